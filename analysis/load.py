@@ -1,0 +1,107 @@
+"""Reading a crawl from the store into DataFrames: the analysis's only input."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+BOOL_COLUMNS = {"pages": ("blocked_by_robots", "is_html"), "links": ("is_image",),
+                "headings": ("in_main",)}
+INT_COLUMNS = {"pages": ("status", "depth", "size", "word_count")}
+
+
+@dataclass(frozen=True)
+class CrawlFrames:
+    """One crawl as read from the store (columns: docs/crawl-store.md)."""
+
+    crawl_id: int
+    site: str
+    start_url: str
+    started_at: str
+    finished_at: str | None
+    state: str
+    hosts: frozenset[str]
+    pages: pd.DataFrame
+    links: pd.DataFrame
+    headings: pd.DataFrame
+    sections: pd.DataFrame
+    redirects: pd.DataFrame
+
+
+def bare_host(host: str) -> str:
+    host = host.lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def internal_mask(urls: pd.Series, hosts: frozenset[str]) -> pd.Series:
+    """True where the URL's host belongs to the audited site ("www." does not matter)."""
+    bare = {bare_host(h) for h in hosts}
+    uniques = urls.dropna().unique()
+    verdict = {u: bare_host(urlsplit(u).netloc) in bare for u in uniques}
+    return urls.map(verdict).fillna(False).astype(bool)
+
+
+def _has_noindex(pages: pd.DataFrame) -> pd.Series:
+    directives = (pages["meta_robots"].fillna("") + "," + pages["x_robots_tag"].fillna(""))
+    return directives.str.lower().str.contains(r"\b(?:noindex|none)\b", regex=True)
+
+
+def indexable_mask(pages: pd.DataFrame) -> pd.Series:
+    """200 HTML page, no noindex, canonical absent or pointing to itself."""
+    canonical = pages["canonical"]
+    self_canonical = canonical.isna() | (canonical == pages["url"])
+    return ((pages["status"] == 200).fillna(False) & pages["is_html"] & ~_has_noindex(pages)
+            & self_canonical).astype(bool)
+
+
+def _read(conn: sqlite3.Connection, table: str, crawl_id: int) -> pd.DataFrame:
+    frame = pd.read_sql_query(f"SELECT * FROM {table} WHERE crawl_id = ?", conn,
+                              params=(crawl_id,)).drop(columns="crawl_id")
+    for column in BOOL_COLUMNS.get(table, ()):
+        frame[column] = frame[column].astype(bool)
+    for column in INT_COLUMNS.get(table, ()):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFrames:
+    """Read one crawl (default: the newest) from a store, with ``internal``/``indexable`` added."""
+    import json
+
+    path = Path(store_path)
+    if not path.exists():
+        raise FileNotFoundError(f"no crawl store at {path}")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        where = "WHERE crawl_id = ?" if crawl_id is not None else ""
+        row = conn.execute(
+            "SELECT crawl_id, site, start_url, started_at, finished_at, state, settings_json "
+            f"FROM crawls {where} ORDER BY crawl_id DESC LIMIT 1",
+            (crawl_id,) if crawl_id is not None else ()).fetchone()
+        if row is None:
+            raise LookupError(f"no crawl {crawl_id} in {path}" if crawl_id is not None
+                              else f"no crawl in {path}")
+        crawl_id = row[0]
+        settings = json.loads(row[6] or "{}")
+        extra = settings.get("crawl", {}).get("extra_hosts", []) or []
+        hosts = frozenset({urlsplit(row[2]).netloc.lower(), *[h.lower() for h in extra]})
+        frames = {t: _read(conn, t, crawl_id)
+                  for t in ("pages", "links", "headings", "sections", "redirects")}
+    finally:
+        conn.close()
+    pages = frames["pages"].sort_values("url", kind="stable").reset_index(drop=True)
+    pages["internal"] = internal_mask(pages["url"], hosts)
+    pages["indexable"] = indexable_mask(pages) & pages["internal"]
+    links = frames["links"].sort_values(["source", "ord"], kind="stable").reset_index(drop=True)
+    links["internal"] = internal_mask(links["target"], hosts)
+    return CrawlFrames(
+        crawl_id=crawl_id, site=row[1], start_url=row[2], started_at=row[3],
+        finished_at=row[4], state=row[5], hosts=hosts, pages=pages, links=links,
+        headings=frames["headings"].sort_values(["url", "ord"]).reset_index(drop=True),
+        sections=frames["sections"].sort_values(["url", "ord"]).reset_index(drop=True),
+        redirects=frames["redirects"],
+    )

@@ -1,0 +1,1 @@
+"""The Scrapy project: spider, items, pipelines, settings and pure extraction functions."""

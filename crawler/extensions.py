@@ -1,0 +1,70 @@
+"""Crawl progress: one live line on a terminal, plain periodic lines otherwise (cron, CI)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from scrapy import signals
+from twisted.internet import task
+
+from crawler.items import PageItem
+
+
+def progress_line(done: int, queued: int, errors: int, elapsed: float) -> str:
+    rate = done / elapsed if elapsed > 0 else 0.0
+    return (f"crawled {done} pages, {queued} queued, {errors} errors, "
+            f"{rate:.1f} pages/s, {elapsed:.0f}s")
+
+
+class Progress:
+    """Counts page records and reports them every ``LINKAUDIT_PROGRESS_INTERVAL`` seconds."""
+
+    def __init__(self, crawler: Any, stream: TextIO | None = None) -> None:
+        self.crawler = crawler
+        self.enabled = crawler.settings.getbool("LINKAUDIT_PROGRESS", False)
+        self.stream = stream or (sys.stdout if sys.stdout.isatty() else sys.stderr)
+        self.live = self.stream.isatty()
+        default_interval = 0.5 if self.live else 10.0
+        self.interval = crawler.settings.getfloat("LINKAUDIT_PROGRESS_INTERVAL", default_interval)
+        self.done = 0
+        self.errors = 0
+        self.started = time.monotonic()
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Progress:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def item_scraped(self, item: Any) -> None:
+        if isinstance(item, PageItem):
+            self.done += 1
+            if item.status is None or item.status >= 400:
+                self.errors += 1
+
+    def spider_opened(self) -> None:
+        self.started = time.monotonic()
+        if self.enabled:
+            self.loop = task.LoopingCall(self.report)
+            self.loop.start(self.interval, now=False)
+
+    def report(self, final: bool = False) -> None:
+        spider = self.crawler.spider
+        queued = max(getattr(spider, "scheduled_pages", 0) - self.done, 0) if not final else 0
+        line = progress_line(self.done, queued, self.errors, time.monotonic() - self.started)
+        if self.live:
+            self.stream.write("\r\x1b[2K" + line + ("\n" if final else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def spider_closed(self) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        if self.enabled:
+            self.report(final=True)

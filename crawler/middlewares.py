@@ -1,0 +1,39 @@
+"""Downloader middlewares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.exceptions import IgnoreRequest
+
+
+class AlreadyFetched(IgnoreRequest):
+    """The page was fetched already in this crawl (the spider's errback ignores it)."""
+
+
+class FetchOnceMiddleware:
+    """The last guard against fetching a page twice in one crawl.
+
+    A resumed crawl has two sources of pending requests, Scrapy's JOBDIR queue and the
+    frontier rebuilt from the store, and they overlap; so do redirects and canonicals.
+    Every page request passes here, seeded with the URLs the store already holds.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.fetched: set[str] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> FetchOnceMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Any) -> None:
+        if not request.meta.get("la_page"):
+            return None
+        url = request.meta.get("la_url", request.url)
+        if self.fetched is None:
+            self.fetched = set(getattr(self.crawler.spider, "resume_done", ()) or ())
+        if url in self.fetched:
+            raise AlreadyFetched(f"already fetched: {url}")
+        self.fetched.add(url)
+        return None

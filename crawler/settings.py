@@ -1,0 +1,81 @@
+"""Scrapy settings for linkaudit.
+
+Module-level names are what ``scrapy crawl site -a start_url=URL`` reads (through
+scrapy.cfg); they come from the default config. ``scrapy_settings`` is the one
+function that maps a :class:`linkaudit.config.CrawlConfig` to Scrapy settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BOT_NAME = "linkaudit"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+
+def scrapy_settings(crawl: Any, *, store: str | None = None, crawl_id: int | None = None,
+                    job_dir: str | None = None) -> dict[str, Any]:
+    """Scrapy settings for one crawl. ``crawl`` is a ``CrawlConfig``."""
+    settings: dict[str, Any] = {
+        "BOT_NAME": BOT_NAME,
+        "SPIDER_MODULES": SPIDER_MODULES,
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots,
+        "ROBOTSTXT_USER_AGENT": crawl.user_agent,
+        # One site per crawl, so the per-domain slot is the whole crawl.
+        "CONCURRENT_REQUESTS": max(crawl.concurrency, 1),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": max(crawl.concurrency, 1),
+        "DOWNLOAD_DELAY": crawl.delay,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.delay, 0.5),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": max(crawl.concurrency / 2, 1.0),
+        "DOWNLOAD_TIMEOUT": crawl.timeout,
+        "DOWNLOAD_MAXSIZE": crawl.max_download_size,
+        "DOWNLOAD_WARNSIZE": 0,
+        "URLLENGTH_LIMIT": crawl.max_url_length,
+        # The spider records every hop and every status itself.
+        "REDIRECT_ENABLED": False,
+        "HTTPERROR_ALLOW_ALL": True,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": 1,
+        "RETRY_HTTP_CODES": [502, 503, 504, 522, 524, 408, 429],
+        # Breadth-first: the spider gives each request priority -depth; FIFO within a priority.
+        "DEPTH_LIMIT": 0,
+        "DEPTH_PRIORITY": 0,
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,  # it would open a control port on the machine
+        "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "%(levelname)s: %(message)s",
+        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.FetchOnceMiddleware": 50},
+        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        "EXTENSIONS": {"crawler.extensions.Progress": 500},
+        "LINKAUDIT_MAX_PAGES": crawl.max_pages,
+        "LINKAUDIT_MAX_DEPTH": crawl.max_depth,
+        "LINKAUDIT_MAX_URL_LENGTH": crawl.max_url_length,
+        "LINKAUDIT_SITEMAPS": crawl.sitemaps,
+        "LINKAUDIT_EXTRA_HOSTS": list(crawl.extra_hosts),
+        "LINKAUDIT_STRIP_PARAMS": list(crawl.strip_params),
+        "LINKAUDIT_CONDITIONAL": crawl.conditional,
+    }
+    if store:
+        settings["LINKAUDIT_STORE"] = store
+    if crawl_id is not None:
+        settings["LINKAUDIT_CRAWL_ID"] = crawl_id
+    if job_dir:
+        settings["JOBDIR"] = job_dir
+    return settings
+
+
+def _defaults() -> dict[str, Any]:
+    from linkaudit.config import load_config
+
+    return scrapy_settings(load_config().crawl)
+
+
+# `scrapy crawl` reads this module's upper-case names: the defaults from config/defaults.toml.
+globals().update({k: v for k, v in _defaults().items() if k != "BOT_NAME"})

@@ -1,0 +1,236 @@
+"""The site spider: breadth-first over one site, one record per requested URL.
+
+It only navigates. What a page says comes from :func:`crawler.extract.extract_page`;
+what the crawl store keeps is written by :class:`crawler.pipelines.StorePipeline`.
+
+    scrapy crawl site -a start_url=http://127.0.0.1:8000/article.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from crawler.extract import extract_page
+from crawler.items import PageItem
+from crawler.middlewares import AlreadyFetched
+from crawler.urls import host_of, is_internal, normalize_url
+
+# Sitemap-only URLs wait until every page reachable by links has been requested, so the
+# pages that links do reach get their real click depth.
+SITEMAP_PRIORITY = -1_000_000
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _is_html(response: Response) -> bool:
+    ctype = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
+    if ctype:
+        return ctype in HTML_TYPES
+    return isinstance(response, TextResponse) and b"<html" in response.body[:2048].lower()
+
+
+class SiteSpider(scrapy.Spider):
+    name = "site"
+
+    def __init__(self, start_url: str | None = None, resume_done: Iterable[str] = (),
+                 resume_frontier: Iterable[tuple[str, int | None, str | None]] = (),
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not start_url:
+            raise ValueError("start_url is required (scrapy crawl site -a start_url=URL)")
+        normalized = normalize_url(start_url)
+        if normalized is None:
+            raise ValueError(f"not an http(s) URL: {start_url}")
+        self.start_url = normalized
+        self.resume_done = set(resume_done)
+        self.resume_frontier = list(resume_frontier)
+        self.seen: set[str] = set(self.resume_done)
+        self.scheduled_pages = len(self.resume_done)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.max_pages = settings.getint("LINKAUDIT_MAX_PAGES", 10000)
+        spider.max_depth = settings.getint("LINKAUDIT_MAX_DEPTH", 20)
+        spider.max_url_length = settings.getint("LINKAUDIT_MAX_URL_LENGTH", 2048)
+        spider.use_sitemaps = settings.getbool("LINKAUDIT_SITEMAPS", True)
+        spider.strip_params = tuple(settings.getlist("LINKAUDIT_STRIP_PARAMS"))
+        spider.hosts = {host_of(spider.start_url)} | {
+            h.lower() for h in settings.getlist("LINKAUDIT_EXTRA_HOSTS")}
+        spider.max_sitemap_size = settings.getint("DOWNLOAD_MAXSIZE", 10 * 1024 * 1024)
+        return spider
+
+    # -- scheduling -------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for request in self._start_requests():
+            yield request
+
+    def _start_requests(self) -> Iterator[scrapy.Request]:
+        if self.start_url not in self.resume_done:
+            yield from self._schedule(self.start_url, 0, "start", None, force=True)
+        for url, depth, referrer in self.resume_frontier:
+            yield from self._schedule(url, depth, "resume", referrer)
+        if self.use_sitemaps:
+            root = urljoin(self.start_url, "/")
+            yield scrapy.Request(urljoin(root, "/robots.txt"), callback=self.parse_robots,
+                                 errback=self._ignore_failure, dont_filter=True,
+                                 meta={"dont_obey_robotstxt": True}, priority=SITEMAP_PRIORITY)
+            yield self._sitemap_request(urljoin(root, "/sitemap.xml"))
+
+    def _schedule(self, url: str, depth: int | None, found_via: str, referrer: str | None,
+                  force: bool = False) -> Iterator[scrapy.Request]:
+        if url in self.seen:
+            return
+        if not force and self.scheduled_pages >= self.max_pages:
+            return
+        if depth is not None and depth > self.max_depth:
+            return
+        if len(url) > self.max_url_length:
+            return
+        self.seen.add(url)
+        self.scheduled_pages += 1
+        priority = SITEMAP_PRIORITY if depth is None else -depth
+        yield scrapy.Request(
+            url, callback=self.parse, errback=self.on_error, priority=priority, dont_filter=True,
+            meta={"la_page": True, "la_url": url, "la_depth": depth, "la_found_via": found_via,
+                  "la_referrer": referrer},
+        )
+
+    def _sitemap_request(self, url: str) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_sitemap, errback=self._ignore_failure,
+                              priority=SITEMAP_PRIORITY)
+
+    # -- pages ------------------------------------------------------------------
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        item = self._base_item(response)
+        depth = response.meta.get("la_depth")
+        if 300 <= response.status < 400:
+            location = _header(response, "Location")
+            if location:
+                item.redirect_to = normalize_url(location, response.url, self.strip_params)
+            yield item
+            if item.redirect_to and self._internal(item.redirect_to):
+                yield from self._schedule(item.redirect_to, depth, "redirect", response.url)
+            return
+        if response.status == 304:
+            item.error = "not modified since the previous crawl"
+            yield item
+            return
+        if not _is_html(response):
+            yield item
+            return
+        encoding = getattr(response, "encoding", None) if isinstance(response, TextResponse) \
+            else None
+        item.extract = extract_page(response.body, response.url, encoding=encoding,
+                                    strip_params=self.strip_params)
+        yield item
+        if response.status != 200:
+            return
+        next_depth = None if depth is None else depth + 1
+        yield from self._follow(item, next_depth)
+
+    def _follow(self, item: PageItem, depth: int | None) -> Iterator[scrapy.Request]:
+        extract = item.extract
+        targets = [link.target for link in extract.links if link.target]
+        if extract.canonical:
+            targets.append(extract.canonical)
+        for target in targets:
+            if target not in self.seen and self._internal(target):
+                yield from self._schedule(target, depth, "link", item.url)
+
+    def _internal(self, url: str) -> bool:
+        return is_internal(url, self.hosts)
+
+    def _base_item(self, response: Response) -> PageItem:
+        meta = response.meta
+        return PageItem(
+            url=meta.get("la_url", response.url),
+            status=response.status,
+            content_type=_header(response, "Content-Type"),
+            response_time=meta.get("download_latency"),
+            size=len(response.body),
+            depth=meta.get("la_depth"),
+            found_via=meta.get("la_found_via", "link"),
+            referrer=meta.get("la_referrer"),
+            x_robots_tag=_header(response, "X-Robots-Tag"),
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+    def on_error(self, failure: Any) -> Iterator[PageItem]:
+        if failure.check(AlreadyFetched):
+            return
+        request = failure.request
+        meta = request.meta
+        blocked = failure.check(IgnoreRequest) is not None and "robots" in str(failure.value)
+        error = "blocked by robots.txt" if blocked else _describe(failure)
+        yield PageItem(
+            url=meta.get("la_url", request.url), status=None, error=error, depth=meta.get("la_depth"),
+            found_via=meta.get("la_found_via", "link"), referrer=meta.get("la_referrer"),
+            blocked_by_robots=blocked,
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+    # -- sitemaps -----------------------------------------------------------------
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status != 200 or not isinstance(response, TextResponse):
+            return
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+            yield self._sitemap_request(url)
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status != 200:
+            return
+        body = self._sitemap_body(response)
+        if not body:
+            return
+        try:
+            sitemap = Sitemap(body)
+        except Exception:  # noqa: BLE001 - lxml raises several types on garbage
+            self.logger.warning("unreadable sitemap: %s", response.url)
+            return
+        entries = [normalize_url(e.get("loc", ""), response.url, self.strip_params)
+                   for e in sitemap]
+        for url in filter(None, entries):
+            if sitemap.type == "sitemapindex":
+                yield self._sitemap_request(url)
+            elif self._internal(url):
+                yield from self._schedule(url, None, "sitemap", response.url)
+
+    def _sitemap_body(self, response: Response) -> bytes | None:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            try:
+                return gunzip(body, max_size=self.max_sitemap_size)
+            except (OSError, ValueError):
+                self.logger.warning("sitemap could not be decompressed: %s", response.url)
+                return None
+        return body
+
+    def _ignore_failure(self, failure: Any) -> None:
+        self.logger.info("optional request failed: %s", failure.getErrorMessage())
+
+
+def _describe(failure: Any) -> str:
+    value = failure.value
+    name = type(value).__name__
+    message = str(value).strip().splitlines()[0] if str(value).strip() else ""
+    return f"{name}: {message}"[:300] if message else name

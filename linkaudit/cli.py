@@ -1,0 +1,150 @@
+"""The ``linkaudit`` command line: thin wrappers over the library.
+
+Errors are one line on stderr and a non-zero exit code:
+1 the audit could not be done (bad input, unreachable site),
+2 usage errors (argparse), 3 a --fail-on alert rule matched, 4 another run holds the site's lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from linkaudit import __version__
+
+EXAMPLES = """examples:
+  linkaudit run https://www.example.com/articles/baclofene.html
+  linkaudit run --config config/sites/demo.toml --fail-on new:broken_link
+  linkaudit crawl https://www.example.com/ --max-pages 500 --resume
+  linkaudit analyze --store reports/www.example.com/crawls.sqlite
+  linkaudit history --store reports/www.example.com/crawls.sqlite
+  linkaudit diff --store reports/www.example.com/crawls.sqlite
+  linkaudit demo
+"""
+
+EXIT_ERROR = 1
+EXIT_ALERT = 3
+EXIT_LOCKED = 4
+
+
+class CliError(Exception):
+    """A one-line error for the user, with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="settings file (TOML), e.g. "
+                   "config/sites/<name>.toml; see docs/configuration.md")
+
+
+def _add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="FILE",
+                   help="crawl store (default: reports/<site>/crawls.sqlite)")
+
+
+def _add_crawl_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("url", nargs="?", help="start URL (default: [site] start_url of --config)")
+    _add_store(p)
+    _add_config(p)
+    p.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
+    p.add_argument("--concurrency", type=int, metavar="N",
+                   help="parallel requests to the site")
+    p.add_argument("--delay", type=float, metavar="SECONDS",
+                   help="seconds between requests to the site")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the site's last unfinished crawl instead of starting anew")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _add_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR",
+                   help="report folder (default: reports/<site>/<crawl-id>/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linkaudit",
+        description="Crawl a site and audit its internal links: link score, broken links, "
+                    "redirects, headings, near-duplicates, the topical relevance of every link, "
+                    "promotional links and within-page coherence.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"linkaudit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="crawl a site, then write the audit reports",
+                       description="Crawl the site URL belongs to, record the crawl in the "
+                       "site's store, analyse it and write every report.",
+                       epilog="example: linkaudit run https://www.example.com/ --out audit/")
+    _add_crawl_flags(p)
+    _add_out(p)
+    p.add_argument("--fail-on", action="append", default=[], metavar="RULE",
+                   help="exit 3 when RULE matches, e.g. new:broken_link, off_topic_link>5, "
+                        "error>0 (repeatable; see docs/scheduling.md)")
+
+    p = sub.add_parser("crawl", help="crawl a site into its crawl store (no reports)",
+                       description="Crawl the site URL belongs to into its crawl store.",
+                       epilog="example: linkaudit crawl https://www.example.com/ --max-pages 500")
+    _add_crawl_flags(p)
+
+    p = sub.add_parser("analyze", help="write the audit reports of a stored crawl",
+                       description="Analyse a crawl from the store and write the reports.",
+                       epilog="example: linkaudit analyze 3 --store reports/site/crawls.sqlite")
+    p.add_argument("crawl", nargs="?", type=int, help="crawl id (default: the newest crawl)")
+    _add_store(p)
+    _add_config(p)
+    _add_out(p)
+
+    p = sub.add_parser("history", help="list the crawls in a site's store",
+                       description="List the crawls of a site with their headline figures.",
+                       epilog="example: linkaudit history --store reports/site/crawls.sqlite")
+    _add_store(p)
+    _add_config(p)
+
+    p = sub.add_parser("diff", help="what changed between two crawls",
+                       description="Compare two crawls (default: the last two complete ones) "
+                       "and write changes.csv.",
+                       epilog="example: linkaudit diff 3 4 --store reports/site/crawls.sqlite")
+    p.add_argument("old", nargs="?", type=int, help="older crawl id")
+    p.add_argument("new", nargs="?", type=int, help="newer crawl id")
+    _add_store(p)
+    _add_config(p)
+    _add_out(p)
+
+    p = sub.add_parser("demo", help="audit the bundled demo site, served on 127.0.0.1",
+                       description="Serve demo/site on 127.0.0.1 (a port the OS picks) and run "
+                       "a full audit of it.", epilog="example: linkaudit demo --out reports/demo")
+    _add_out(p)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("serve", help="serve a folder of static pages on 127.0.0.1",
+                       description="Serve a site folder on 127.0.0.1 and print its URL.",
+                       epilog="example: linkaudit serve demo/site")
+    p.add_argument("root", help="site folder")
+    return parser
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    from linkaudit import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return handler(args, stdout)
+    except CliError as exc:
+        print(f"linkaudit: error: {exc}", file=stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("linkaudit: interrupted", file=stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

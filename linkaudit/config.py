@@ -1,0 +1,199 @@
+"""Settings: loaded once into one frozen object.
+
+``config/defaults.toml`` holds every key with its default; a site file or
+``--config FILE`` overrides some of them; command-line flags override the file.
+Unknown keys and values of the wrong type are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "config"
+DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
+
+
+class ConfigError(Exception):
+    """A settings file or value is wrong; the message is one line naming the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    name: str = ""
+    start_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlConfig:
+    max_pages: int = 10000
+    max_depth: int = 20
+    concurrency: int = 2
+    delay: float = 0.5
+    autothrottle: bool = True
+    user_agent: str = "linkaudit/0.1"
+    timeout: float = 30.0
+    max_url_length: int = 2048
+    max_download_size: int = 10 * 1024 * 1024
+    obey_robots: bool = True
+    sitemaps: bool = True
+    extra_hosts: tuple[str, ...] = ()
+    strip_params: tuple[str, ...] = ()
+    conditional: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisConfig:
+    off_topic_threshold: float | str = "auto"
+    incoherent_threshold: float | str = "auto"
+    topics: int | str = "auto"
+    thin_content_words: int = 200
+    near_duplicate_threshold: float = 0.85
+
+
+@dataclass(frozen=True, slots=True)
+class ReportConfig:
+    keep: int = 20
+    xlsx: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    site: SiteConfig = field(default_factory=SiteConfig)
+    crawl: CrawlConfig = field(default_factory=CrawlConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    # Overrides of config/promo.toml's keys, validated by analysis.promo.PromoRules.
+    promo: Mapping[str, Any] = field(default_factory=lambda: types.MappingProxyType({}))
+
+    def with_crawl(self, **changes: Any) -> Config:
+        """A copy with crawl settings changed (command-line flags); None values are ignored."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        for key, value in changes.items():
+            _check_value("crawl", key, value, _hints(CrawlConfig)[key])
+        return replace(self, crawl=replace(self.crawl, **changes))
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {f.name: dataclasses.asdict(getattr(self, f.name))
+                for f in fields(self) if f.name != "promo"}
+        data["promo"] = dict(self.promo)
+        return data
+
+
+SECTIONS: dict[str, type] = {
+    "site": SiteConfig, "crawl": CrawlConfig, "analysis": AnalysisConfig, "report": ReportConfig,
+}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _type_name(hint: Any) -> str:
+    if isinstance(hint, types.UnionType):
+        return " or ".join(_type_name(a) for a in hint.__args__)
+    if getattr(hint, "__origin__", None) is tuple:
+        return "a list of " + _type_name(hint.__args__[0]) + "s"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}.get(
+        hint, str(hint))
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    if isinstance(hint, types.UnionType):
+        return any(_matches(value, a) for a in hint.__args__)
+    if getattr(hint, "__origin__", None) is tuple:
+        return isinstance(value, list | tuple) and all(
+            _matches(v, hint.__args__[0]) for v in value)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
+    if not _matches(value, hint):
+        raise ConfigError(f"[{section}] {key} must be {_type_name(hint)}, not {value!r}")
+    if isinstance(value, str) and hint != str and value != "auto":
+        raise ConfigError(f"[{section}] {key} must be {_type_name(hint)} or \"auto\", "
+                          f"not {value!r}")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise ConfigError(f"[{section}] {key} must not be negative, not {value!r}")
+    if isinstance(value, list):
+        return tuple(value)
+    if hint is float and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def _build_section(name: str, base: Any, table: Any) -> Any:
+    cls = SECTIONS[name]
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    hints = _hints(cls)
+    changes = {}
+    for key, value in table.items():
+        if key not in hints:
+            known = ", ".join(sorted(hints))
+            raise ConfigError(f"unknown key [{name}] {key} (known: {known})")
+        changes[key] = _check_value(name, key, value, hints[key])
+    return replace(base, **changes)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+
+
+def apply_tables(config: Config, data: Mapping[str, Any]) -> Config:
+    """Overlay parsed TOML tables onto a config, validating every key."""
+    changes: dict[str, Any] = {}
+    for name, table in data.items():
+        if name == "promo":
+            if not isinstance(table, dict):
+                raise ConfigError("[promo] must be a table")
+            merged = {**config.promo, **table}
+            _validate_promo(merged)
+            changes["promo"] = types.MappingProxyType(merged)
+        elif name in SECTIONS:
+            changes[name] = _build_section(name, getattr(config, name), table)
+        else:
+            known = ", ".join([*SECTIONS, "promo"])
+            raise ConfigError(f"unknown section [{name}] (known: {known})")
+    return replace(config, **changes)
+
+
+def _validate_promo(table: Mapping[str, Any]) -> None:
+    from analysis.promo import PromoRules, default_rules_mapping
+
+    try:
+        PromoRules.from_mapping({**default_rules_mapping(), **table})
+    except ValueError as exc:
+        raise ConfigError(f"[promo] {exc}") from exc
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Defaults, then the file at ``path`` (if any) on top."""
+    config = apply_tables(Config(), _read_toml(DEFAULTS_FILE))
+    if path is not None:
+        config = apply_tables(config, _read_toml(Path(path)))
+    return config
+
+
+def field_names(section: str) -> list[str]:
+    return [f.name for f in fields(SECTIONS[section])]

@@ -1,0 +1,239 @@
+"""The crawl store: one SQLite database per site that keeps every crawl.
+
+Both halves of linkaudit meet here and only here: the crawler's pipeline writes
+rows as pages arrive, the analysis reads them back. The schema is documented in
+``docs/crawl-store.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS crawls (
+    crawl_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    start_url TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    state TEXT NOT NULL DEFAULT 'running',   -- running, complete, interrupted
+    finish_reason TEXT,
+    settings_json TEXT NOT NULL DEFAULT '{}',
+    job_dir TEXT
+);
+CREATE TABLE IF NOT EXISTS pages (
+    crawl_id INTEGER NOT NULL REFERENCES crawls(crawl_id),
+    url TEXT NOT NULL,
+    status INTEGER,
+    error TEXT,
+    redirect_to TEXT,
+    content_type TEXT,
+    response_time REAL,
+    size INTEGER,
+    depth INTEGER,
+    found_via TEXT NOT NULL,
+    referrer TEXT,
+    title TEXT,
+    meta_description TEXT,
+    meta_robots TEXT,
+    x_robots_tag TEXT,
+    canonical TEXT,
+    lang TEXT,
+    word_count INTEGER,
+    content_hash TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    blocked_by_robots INTEGER NOT NULL DEFAULT 0,
+    is_html INTEGER NOT NULL DEFAULT 0,
+    fetched_at TEXT,
+    PRIMARY KEY (crawl_id, url)
+);
+CREATE TABLE IF NOT EXISTS redirects (
+    crawl_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    location TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, url)
+);
+CREATE TABLE IF NOT EXISTS links (
+    crawl_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    href TEXT NOT NULL,
+    target TEXT,
+    anchor TEXT NOT NULL,
+    rel TEXT NOT NULL,
+    position TEXT NOT NULL,
+    context TEXT NOT NULL,
+    paragraph TEXT NOT NULL,
+    is_image INTEGER NOT NULL,
+    PRIMARY KEY (crawl_id, source, ord)
+);
+CREATE TABLE IF NOT EXISTS headings (
+    crawl_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    in_main INTEGER NOT NULL,
+    PRIMARY KEY (crawl_id, url, ord)
+);
+CREATE TABLE IF NOT EXISTS sections (
+    crawl_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    heading TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, url, ord)
+);
+CREATE TABLE IF NOT EXISTS hreflang (
+    crawl_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    hreflang TEXT NOT NULL,
+    href TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS links_target ON links(crawl_id, target);
+CREATE INDEX IF NOT EXISTS hreflang_url ON hreflang(crawl_id, url);
+"""
+
+# Tables holding per-crawl rows, in the order a crawl's rows may be deleted.
+CRAWL_TABLES = ("links", "headings", "sections", "hreflang", "redirects", "pages")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or does not hold what was asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlInfo:
+    crawl_id: int
+    site: str
+    start_url: str
+    started_at: str
+    finished_at: str | None
+    state: str
+    finish_reason: str | None
+    settings: dict
+    job_dir: str | None
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
+    """Open (and if needed create) a store; WAL so a reader never blocks the crawl."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise StoreError(f"no crawl store at {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        conn.commit()
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"cannot open crawl store {path}: {exc}") from exc
+    return conn
+
+
+@contextmanager
+def opened(path: str | Path, *, create: bool = False) -> Iterator[sqlite3.Connection]:
+    conn = connect(path, create=create)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def start_crawl(conn: sqlite3.Connection, site: str, start_url: str, settings: dict,
+                job_dir: str | None = None) -> int:
+    cur = conn.execute(
+        "INSERT INTO crawls(site, start_url, started_at, state, settings_json, job_dir)"
+        " VALUES (?, ?, ?, 'running', ?, ?)",
+        (site, start_url, utc_now(), json.dumps(settings, sort_keys=True, default=str), job_dir),
+    )
+    conn.commit()
+    return int(cur.lastrowid)
+
+
+def finish_crawl(conn: sqlite3.Connection, crawl_id: int, state: str, reason: str) -> None:
+    conn.execute(
+        "UPDATE crawls SET finished_at = ?, state = ?, finish_reason = ? WHERE crawl_id = ?",
+        (utc_now(), state, reason, crawl_id),
+    )
+    conn.commit()
+
+
+def _info(row: tuple) -> CrawlInfo:
+    return CrawlInfo(
+        crawl_id=row[0], site=row[1], start_url=row[2], started_at=row[3], finished_at=row[4],
+        state=row[5], finish_reason=row[6], settings=json.loads(row[7] or "{}"), job_dir=row[8],
+    )
+
+
+_CRAWL_COLUMNS = ("crawl_id, site, start_url, started_at, finished_at, state, finish_reason,"
+                  " settings_json, job_dir")
+
+
+def list_crawls(conn: sqlite3.Connection) -> list[CrawlInfo]:
+    rows = conn.execute(f"SELECT {_CRAWL_COLUMNS} FROM crawls ORDER BY crawl_id").fetchall()
+    return [_info(r) for r in rows]
+
+
+def get_crawl(conn: sqlite3.Connection, crawl_id: int | None = None) -> CrawlInfo:
+    """The crawl with that id, or the newest crawl when ``crawl_id`` is None."""
+    if crawl_id is None:
+        row = conn.execute(
+            f"SELECT {_CRAWL_COLUMNS} FROM crawls ORDER BY crawl_id DESC LIMIT 1").fetchone()
+        if row is None:
+            raise StoreError("the crawl store holds no crawl yet")
+    else:
+        row = conn.execute(
+            f"SELECT {_CRAWL_COLUMNS} FROM crawls WHERE crawl_id = ?", (crawl_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"the crawl store holds no crawl {crawl_id}")
+    return _info(row)
+
+
+def last_unfinished_crawl(conn: sqlite3.Connection, start_url: str | None = None
+                          ) -> CrawlInfo | None:
+    """The newest crawl that did not complete (the one ``--resume`` continues)."""
+    for info in reversed(list_crawls(conn)):
+        if info.state == "complete":
+            return None
+        if start_url is None or info.start_url == start_url:
+            return info
+    return None
+
+
+def mark_running(conn: sqlite3.Connection, crawl_id: int) -> None:
+    conn.execute("UPDATE crawls SET state = 'running', finished_at = NULL, finish_reason = NULL"
+                 " WHERE crawl_id = ?", (crawl_id,))
+    conn.commit()
+
+
+def counts(conn: sqlite3.Connection, crawl_id: int) -> dict[str, int]:
+    return {
+        table: conn.execute(f"SELECT COUNT(*) FROM {table} WHERE crawl_id = ?",
+                            (crawl_id,)).fetchone()[0]
+        for table in ("pages", "links", "headings", "sections", "redirects")
+    }
