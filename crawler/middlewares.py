@@ -33,7 +33,7 @@ class FetchOnceMiddleware:
         url = request.meta.get("la_url", request.url)
         if self.fetched is None:
             self.fetched = set(getattr(self.crawler.spider, "resume_done", ()) or ())
-        if url in self.fetched:
+        if url in self.fetched and not request.meta.get("retry_times"):
             raise AlreadyFetched(f"already fetched: {url}")
         self.fetched.add(url)
         return None
