@@ -179,12 +179,21 @@ def apply_tables(config: Config, data: Mapping[str, Any]) -> Config:
 
 
 def _validate_promo(table: Mapping[str, Any]) -> None:
-    from analysis.promo import PromoRules, default_rules_mapping
+    promo_rules_from(table)
+
+
+def promo_rules_from(overrides: Mapping[str, Any]) -> Any:
+    """config/promo.toml with the [promo] keys of the config on top, compiled."""
+    from analysis.promo import DEFAULT_RULES_PATH, PromoRules
 
     try:
-        PromoRules.from_mapping({**default_rules_mapping(), **table})
+        return PromoRules.from_mapping({**_read_toml(DEFAULT_RULES_PATH), **overrides})
     except ValueError as exc:
         raise ConfigError(f"[promo] {exc}") from exc
+
+
+def promo_rules(config: Config) -> Any:
+    return promo_rules_from(config.promo)
 
 
 def load_config(path: str | Path | None = None) -> Config:
