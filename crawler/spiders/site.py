@@ -58,6 +58,9 @@ class SiteSpider(scrapy.Spider):
         self.resume_done = set(resume_done)
         self.resume_frontier = list(resume_frontier)
         self.seen: set[str] = set(self.resume_done)
+        # Scheduled from a sitemap and not reached by a link yet: a link that reaches one
+        # schedules it again at its click depth (the fetch-once guard drops the other).
+        self.sitemap_pending: set[str] = set()
         self.scheduled_pages = len(self.resume_done)
 
     @classmethod
@@ -94,16 +97,22 @@ class SiteSpider(scrapy.Spider):
 
     def _schedule(self, url: str, depth: int | None, found_via: str, referrer: str | None,
                   force: bool = False) -> Iterator[scrapy.Request]:
-        if url in self.seen:
+        upgrade = depth is not None and url in self.sitemap_pending
+        if url in self.seen and not upgrade:
             return
-        if not force and self.scheduled_pages >= self.max_pages:
+        if not upgrade and not force and self.scheduled_pages >= self.max_pages:
             return
         if depth is not None and depth > self.max_depth:
             return
         if len(url) > self.max_url_length:
             return
-        self.seen.add(url)
-        self.scheduled_pages += 1
+        if upgrade:
+            self.sitemap_pending.discard(url)
+        else:
+            self.seen.add(url)
+            self.scheduled_pages += 1
+            if depth is None:
+                self.sitemap_pending.add(url)
         priority = SITEMAP_PRIORITY if depth is None else -depth
         yield scrapy.Request(
             url, callback=self.parse, errback=self.on_error, priority=priority, dont_filter=True,
@@ -118,6 +127,7 @@ class SiteSpider(scrapy.Spider):
     # -- pages ------------------------------------------------------------------
 
     def parse(self, response: Response) -> Iterator[Any]:
+        self.sitemap_pending.discard(response.meta.get("la_url"))
         item = self._base_item(response)
         depth = response.meta.get("la_depth")
         if 300 <= response.status < 400:
@@ -151,7 +161,8 @@ class SiteSpider(scrapy.Spider):
         if extract.canonical:
             targets.append(extract.canonical)
         for target in targets:
-            if target not in self.seen and self._internal(target):
+            fresh = target not in self.seen or target in self.sitemap_pending
+            if fresh and self._internal(target):
                 yield from self._schedule(target, depth, "link", item.url)
 
     def _internal(self, url: str) -> bool:
@@ -178,6 +189,7 @@ class SiteSpider(scrapy.Spider):
         if failure.check(AlreadyFetched):
             return
         request = failure.request
+        self.sitemap_pending.discard(request.meta.get("la_url"))
         meta = request.meta
         blocked = failure.check(IgnoreRequest) is not None and "robots" in str(failure.value)
         error = "blocked by robots.txt" if blocked else _describe(failure)
