@@ -15,7 +15,7 @@ from analysis.report import write_reports
 from analysis.summary import terminal_summary
 from linkaudit import store
 from linkaudit.alerts import AlertRuleError, evaluate_rules
-from linkaudit.cli import CliError
+from linkaudit.errors import CliError
 from linkaudit.config import Config, ConfigError, promo_rules
 
 

@@ -24,17 +24,7 @@ EXAMPLES = """examples:
   linkaudit demo
 """
 
-EXIT_ERROR = 1
-EXIT_ALERT = 3
-EXIT_LOCKED = 4
-
-
-class CliError(Exception):
-    """A one-line error for the user, with an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
+from linkaudit.errors import EXIT_ALERT, EXIT_ERROR, EXIT_LOCKED, CliError  # noqa: F401
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from linkaudit import store
-from linkaudit.cli import EXIT_ALERT, EXIT_LOCKED, CliError
+from linkaudit.errors import EXIT_ALERT, EXIT_LOCKED, CliError
 from linkaudit.config import REPO_ROOT, Config, ConfigError, load_config
 
 REPORTS = Path("reports")

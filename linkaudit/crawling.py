@@ -5,6 +5,7 @@ Scrapy's reactor cannot be restarted, so one process runs at most one crawl.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,9 +92,16 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
                                job_dir=job_dir)
     settings["LINKAUDIT_PROGRESS"] = progress
     process = CrawlerProcess(settings)
+    quiet_failure_logs()
     process.crawl("site", start_url=start_url, resume_done=done, resume_frontier=frontier)
     process.start()
     return summarize(store_path, crawl_id, start_url)
+
+
+def quiet_failure_logs() -> None:
+    """Failed requests are recorded in the store, so Scrapy need not log each one."""
+    for name in ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def summarize(store_path: Path, crawl_id: int, start_url: str) -> CrawlResult:

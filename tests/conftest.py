@@ -65,7 +65,7 @@ class CliResult:
 def run_cli(*args: str, cwd: Path, timeout: float = 240) -> CliResult:
     """Run ``linkaudit ARGS`` in a subprocess, as a user would (one crawl per process)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
-    proc = subprocess.run([sys.executable, "-m", "linkaudit.cli", *args], cwd=cwd, env=env,
+    proc = subprocess.run([sys.executable, "-m", "linkaudit", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

@@ -1,0 +1,447 @@
+"""Page-level content checks: headings, metadata, indexability, thin pages, export leftovers.
+
+Every check is a pure function that takes the analysis frames (see ``analysis/load.py``)
+and returns a findings frame with :data:`FINDING_COLUMNS`. :data:`SEVERITY` is the one
+table that gives each finding category its severity; every module that reports findings
+builds them with :func:`make_findings` so they all look the same.
+
+Which pages are checked (see docs/findings.md):
+
+* content checks (h1, title, meta description, thin content, duplicates, artifacts) look
+  at *audited* pages: internal and indexable (200 HTML, no noindex, self or no canonical).
+  A page that asks not to be indexed is not judged on how it would rank.
+* ``noindex`` and ``canonicalized`` look at internal 200 HTML pages.
+* ``server_error`` and ``blocked_by_robots`` look at every internal URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pandas as pd
+
+FINDING_COLUMNS = ["url", "category", "severity", "detail", "target"]
+
+# The severity of every finding category of the report contract.
+SEVERITY: dict[str, str] = {
+    # errors: a reader or a search engine hits a wall
+    "broken_link": "error",
+    "server_error": "error",
+    "redirect_loop": "error",
+    "missing_title": "error",
+    # warnings: worth fixing, the page works
+    "redirect_chain": "warning",
+    "orphan_page": "warning",
+    "duplicate_title": "warning",
+    "missing_h1": "warning",
+    "multiple_h1": "warning",
+    "thin_content": "warning",
+    "near_duplicate": "warning",
+    "off_topic_link": "warning",
+    "promotional_link": "warning",
+    "incoherent_section": "warning",
+    "content_artifact": "warning",
+    # notices: facts to check, often deliberate
+    "missing_meta_description": "notice",
+    "skipped_heading_level": "notice",
+    "empty_heading": "notice",
+    "noindex": "notice",
+    "canonicalized": "notice",
+    "blocked_by_robots": "notice",
+}
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
+
+DEFAULT_MIN_WORDS = 200
+QUOTE_LIMIT = 80
+# How many other URLs a duplicate finding names before summarising the rest as "+N more".
+MAX_NAMED_URLS = 3
+
+Detail = str | Callable[[pd.DataFrame], pd.Series]
+
+
+def make_findings(
+    frame: pd.DataFrame,
+    category: str,
+    detail: Detail,
+    *,
+    url: str = "url",
+    target: str | None = None,
+) -> pd.DataFrame:
+    """One finding per row of ``frame``.
+
+    ``detail`` is a column name or a function of the frame returning one string per row;
+    ``url`` and ``target`` name the columns holding the page and the linked URL.
+    """
+    if category not in SEVERITY:
+        raise ValueError(f"unknown finding category {category!r}")
+    if frame.empty:
+        return empty_findings()
+    details = frame[detail] if isinstance(detail, str) else detail(frame)
+    targets = frame[target] if target is not None else ""
+    findings = pd.DataFrame(
+        {
+            "url": frame[url].to_numpy(),
+            "category": category,
+            "severity": SEVERITY[category],
+            "detail": pd.Series(details, index=frame.index).to_numpy(),
+            "target": pd.Series(targets, index=frame.index).to_numpy(),
+        }
+    )
+    return _as_text(findings)
+
+
+def empty_findings() -> pd.DataFrame:
+    """A findings frame with no rows and the standard columns."""
+    return pd.DataFrame({column: pd.Series(dtype="str") for column in FINDING_COLUMNS})
+
+
+def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack findings frames, ordered by severity, then URL, then category."""
+    non_empty = [frame for frame in frames if not frame.empty]
+    if not non_empty:
+        return empty_findings()
+    findings = pd.concat(non_empty, ignore_index=True)
+    rank = findings["severity"].map(SEVERITY_ORDER)
+    order = (
+        findings.assign(_rank=rank).sort_values(["_rank", "url", "category"], kind="stable").index
+    )
+    return findings.loc[order].reset_index(drop=True)
+
+
+def quote(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` in double quotes on one line, cut to ``limit`` characters with an ellipsis."""
+    flat = " ".join(str(text).split()) if isinstance(text, str) else ""
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return f'"{flat}"'
+
+
+def _as_text(findings: pd.DataFrame) -> pd.DataFrame:
+    return findings.fillna("").astype("str")
+
+
+# ---------------------------------------------------------------------------
+# Which pages each check looks at
+
+
+def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column].astype("boolean").fillna(False).astype(bool)
+
+
+def audited_pages(pages: pd.DataFrame) -> pd.DataFrame:
+    """Internal, indexable pages: the ones content checks judge."""
+    return pages[_flag(pages, "internal") & _flag(pages, "indexable")]
+
+
+def _internal_html_ok(pages: pd.DataFrame) -> pd.DataFrame:
+    ok = pages["status"].eq(200).fillna(False).astype(bool)
+    return pages[_flag(pages, "internal") & _flag(pages, "is_html") & ok]
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype("str").str.strip().eq("")
+
+
+# ---------------------------------------------------------------------------
+# Headings
+
+
+def heading_findings(pages: pd.DataFrame, headings: pd.DataFrame) -> pd.DataFrame:
+    """missing_h1, multiple_h1, skipped_heading_level and empty_heading on audited pages."""
+    urls = audited_pages(pages)["url"]
+    own = headings[headings["url"].isin(urls)].sort_values(["url", "ord"], kind="stable")
+    return concat_findings(
+        [
+            _missing_h1(urls, own),
+            _multiple_h1(own),
+            _skipped_levels(own),
+            _empty_headings(own),
+        ]
+    )
+
+
+def _missing_h1(urls: pd.Series, headings: pd.DataFrame) -> pd.DataFrame:
+    with_h1 = set(headings.loc[headings["level"].eq(1), "url"])
+    missing = pd.DataFrame({"url": urls[~urls.isin(with_h1)]})
+    return make_findings(missing, "missing_h1", lambda f: pd.Series("no h1 element", f.index))
+
+
+def _multiple_h1(headings: pd.DataFrame) -> pd.DataFrame:
+    h1 = headings[headings["level"].eq(1)]
+    h1 = h1[h1["url"].duplicated(keep=False)]
+    grouped = h1.groupby("url", sort=True)["text"].agg(list).reset_index()
+
+    def describe(frame: pd.DataFrame) -> pd.Series:
+        return frame["text"].map(
+            lambda texts: f"{len(texts)} h1 elements: " + ", ".join(quote(t) for t in texts[:5])
+        )
+
+    return make_findings(grouped, "multiple_h1", describe)
+
+
+def _skipped_levels(headings: pd.DataFrame) -> pd.DataFrame:
+    previous = headings.groupby("url", sort=False)[["level", "text"]].shift(1)
+    level = headings["level"].astype("Int64")
+    prev_level = previous["level"].astype("Int64")
+    skipped = (level - prev_level).gt(1).fillna(False).astype(bool)
+    rows = headings[skipped].assign(
+        prev_level=prev_level[skipped], prev_text=previous.loc[skipped, "text"]
+    )
+
+    def describe(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(
+            [
+                f"h{p} {quote(pt)} is followed by h{lv} {quote(t)}"
+                for p, pt, lv, t in zip(
+                    frame["prev_level"],
+                    frame["prev_text"],
+                    frame["level"],
+                    frame["text"],
+                    strict=True,
+                )
+            ],
+            index=frame.index,
+        )
+
+    return make_findings(rows, "skipped_heading_level", describe)
+
+
+def _empty_headings(headings: pd.DataFrame) -> pd.DataFrame:
+    empty = headings[_blank(headings["text"])]
+
+    def describe(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(
+            [
+                f"empty h{lv} (heading {int(o) + 1} of the page)"
+                for lv, o in zip(frame["level"], frame["ord"], strict=True)
+            ],
+            index=frame.index,
+        )
+
+    return make_findings(empty, "empty_heading", describe)
+
+
+# ---------------------------------------------------------------------------
+# Metadata
+
+
+def metadata_findings(pages: pd.DataFrame, headings: pd.DataFrame) -> pd.DataFrame:
+    """missing_title, duplicate_title (titles and h1s), missing_meta_description."""
+    audited = audited_pages(pages)
+    missing_title = audited[_blank(audited["title"])]
+    missing_description = audited[_blank(audited["meta_description"])]
+    return concat_findings(
+        [
+            make_findings(missing_title, "missing_title", _constant("no <title> or empty title")),
+            _duplicates(audited[["url", "title"]].rename(columns={"title": "text"}), "title"),
+            _duplicates(_first_h1(headings, audited["url"]), "h1"),
+            make_findings(
+                missing_description,
+                "missing_meta_description",
+                _constant("no meta description or empty meta description"),
+            ),
+        ]
+    )
+
+
+def _constant(text: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda frame: pd.Series(text, index=frame.index)
+
+
+def _first_h1(headings: pd.DataFrame, urls: pd.Series) -> pd.DataFrame:
+    h1 = headings[headings["level"].eq(1) & headings["url"].isin(urls)]
+    h1 = h1.sort_values(["url", "ord"], kind="stable").drop_duplicates("url")
+    return h1[["url", "text"]]
+
+
+def _duplicates(texts: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Pages sharing the same ``what`` (title or h1) text, compared case- and space-blind.
+
+    A duplicated h1 is reported under ``duplicate_title``: the contract's category list is
+    fixed, and two pages announcing the same subject compete for the same searches
+    whichever of the two titles repeats.
+    """
+    texts = texts[~_blank(texts["text"])]
+    key = texts["text"].astype("str").str.split().str.join(" ").str.casefold()
+    texts = texts.assign(_key=key)
+    shared = texts[texts.duplicated("_key", keep=False)]
+    if shared.empty:
+        return empty_findings()
+    urls_by_key = shared.groupby("_key")["url"].agg(list)
+
+    def describe(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(
+            [
+                f"same {what} {quote(text)} as {_name_others(url, urls_by_key[k])}"
+                for url, text, k in zip(frame["url"], frame["text"], frame["_key"], strict=True)
+            ],
+            index=frame.index,
+        )
+
+    return make_findings(shared, "duplicate_title", describe)
+
+
+def _name_others(url: str, urls: list[str]) -> str:
+    others = sorted(u for u in urls if u != url)
+    named = ", ".join(others[:MAX_NAMED_URLS])
+    rest = len(others) - MAX_NAMED_URLS
+    return f"{named} (+{rest} more)" if rest > 0 else named
+
+
+# ---------------------------------------------------------------------------
+# Thin content, indexability, server errors
+
+
+def thin_content_findings(pages: pd.DataFrame, min_words: int = DEFAULT_MIN_WORDS) -> pd.DataFrame:
+    """Audited pages whose main content has fewer than ``min_words`` words."""
+    audited = audited_pages(pages)
+    words = pd.to_numeric(audited["word_count"], errors="coerce")
+    thin = audited[words.lt(min_words).fillna(False).astype(bool)]
+    return make_findings(
+        thin,
+        "thin_content",
+        lambda f: f["word_count"].map(
+            lambda n: f"{int(n)} words in the main content (fewer than {min_words})"
+        ),
+    )
+
+
+_NOINDEX_RE = r"(?i)(?<![\w-])(?:noindex|none)(?![\w-])"
+
+
+def indexability_findings(pages: pd.DataFrame) -> pd.DataFrame:
+    """noindex, canonicalized, blocked_by_robots and server_error findings."""
+    html = _internal_html_ok(pages)
+    meta = html["meta_robots"].fillna("").astype("str")
+    header = html["x_robots_tag"].fillna("").astype("str")
+    in_meta = meta.str.contains(_NOINDEX_RE, regex=True)
+    in_header = header.str.contains(_NOINDEX_RE, regex=True)
+    why = ('meta robots "' + meta + '"').where(in_meta, 'X-Robots-Tag "' + header + '"')
+    noindex = html.assign(_why=why)[in_meta | in_header]
+    canonical = html["canonical"].fillna("").astype("str")
+    canonicalized = html[canonical.ne("") & canonical.ne(html["url"])]
+    internal = pages[_flag(pages, "internal")]
+    blocked = internal[_flag(internal, "blocked_by_robots")]
+    status = internal["status"].astype("Int64")
+    server_error = internal[status.between(500, 599).fillna(False).astype(bool)]
+    return concat_findings(
+        [
+            make_findings(noindex, "noindex", lambda f: "noindex in " + f["_why"]),
+            make_findings(
+                canonicalized,
+                "canonicalized",
+                lambda f: "canonical points to " + f["canonical"].astype("str"),
+            ),
+            make_findings(
+                blocked, "blocked_by_robots", _constant("disallowed by robots.txt, not crawled")
+            ),
+            make_findings(
+                server_error,
+                "server_error",
+                lambda f: "HTTP " + f["status"].astype("Int64").astype("str") + " server error",
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------
+# Leftovers of a broken export in the main text
+
+_FORMAT_WORDS = (
+    "xml|html|json|css|js|javascript|markdown|md|code|python|bash|shell|sh|yaml|yml|sql|php"
+    "|text|plaintext|txt|csv|copy|copy code|copier|copier le code|copier code"
+)
+# (label, regex) pairs; the first that matches a paragraph names the problem.
+ARTIFACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("format word left alone", re.compile(rf"(?i)^\s*(?:{_FORMAT_WORDS})\s*:?\s*$")),
+    ("stray code fence", re.compile(r"```|~~~")),
+    ("raw markdown heading", re.compile(r"(?m)^\s{0,3}#{1,6}\s+\S")),
+    ("raw markdown link", re.compile(r"\[[^\]\n]+\]\(\s*(?:https?://|www\.|/|#)[^)\s]*\s*\)")),
+    (
+        "raw markdown bold",
+        # __bold__ needs a space inside, so identifiers like __init__ are not taken for it.
+        re.compile(r"\*\*[^*\n]+\*\*|(?<!\w)__[^_\s][^_\n]* [^_\n]*[^_\s]__(?!\w)"),
+    ),
+    (
+        "unfilled placeholder",
+        re.compile(
+            r"\{\{[^{}\n]*\}\}|\{%[^\n]*?%\}|%%[A-Za-z_][\w.]*%%|\$\{[A-Za-z_][\w.]*\}"
+            r"|\[\[[^\[\]\n]+\]\]|\[(?:[A-Z0-9]+_)+[A-Z0-9]+\]"
+            r"|\[(?:INSERT|INSÉRER|INSERER|LIEN|LINK|URL|CTA|ANCHOR|ANCRE|KEYWORD|MOT[- ]CLÉ"
+            r"|MOT[- ]CLE|TODO|TBD|PLACEHOLDER)\b[^\]\n]*\]"
+        ),
+    ),
+    ("lorem ipsum", re.compile(r"(?i)\blorem ipsum\b")),
+]
+
+
+def artifact_findings(pages: pd.DataFrame, sections: pd.DataFrame) -> pd.DataFrame:
+    """content_artifact: one finding per main-text paragraph that is an export leftover."""
+    own = sections[sections["url"].isin(audited_pages(pages)["url"])]
+    paragraphs = _paragraphs(own)
+    # Boilerplate paragraphs repeat from page to page: classify each distinct one once.
+    texts = paragraphs["paragraph"]
+    labels = texts.map({text: artifact_kind(text) for text in texts.unique()}).astype("str")
+    hits = paragraphs.assign(_label=labels)[labels.ne("")]
+
+    def describe(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(
+            [
+                f"{label} {quote(text)} in section {_section_name(heading, level)}"
+                for label, text, heading, level in zip(
+                    frame["_label"],
+                    frame["paragraph"],
+                    frame["heading"],
+                    frame["level"],
+                    strict=True,
+                )
+            ],
+            index=frame.index,
+        )
+
+    return make_findings(hits, "content_artifact", describe)
+
+
+def artifact_kind(paragraph: str) -> str:
+    """What kind of export leftover ``paragraph`` is, or "" when it is ordinary text."""
+    for label, pattern in ARTIFACT_PATTERNS:
+        if pattern.search(paragraph):
+            return label
+    return ""
+
+
+def _paragraphs(sections: pd.DataFrame) -> pd.DataFrame:
+    split = sections.assign(paragraph=sections["text"].fillna("").astype("str").str.split("\n\n"))
+    exploded = split.explode("paragraph", ignore_index=True)
+    exploded["paragraph"] = exploded["paragraph"].fillna("").astype("str").str.strip()
+    return exploded[exploded["paragraph"].ne("")]
+
+
+def _section_name(heading: object, level: object) -> str:
+    if int(level) == 0 or not isinstance(heading, str) or not heading.strip():
+        return "(before the first heading)"
+    return quote(heading)
+
+
+# ---------------------------------------------------------------------------
+
+
+def page_findings(
+    pages: pd.DataFrame,
+    headings: pd.DataFrame,
+    sections: pd.DataFrame,
+    *,
+    min_words: int = DEFAULT_MIN_WORDS,
+) -> pd.DataFrame:
+    """Every finding of this module, ordered by severity then URL."""
+    return concat_findings(
+        [
+            indexability_findings(pages),
+            metadata_findings(pages, headings),
+            heading_findings(pages, headings),
+            thin_content_findings(pages, min_words),
+            artifact_findings(pages, sections),
+        ]
+    )

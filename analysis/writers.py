@@ -1,0 +1,129 @@
+"""CSV report files as the report contract describes them.
+
+UTF-8 with a byte-order mark (so spreadsheet programs show accents), comma-separated,
+one header row, ``true``/``false`` booleans, empty cells for missing values, numbers as
+plain decimals, and text cells that a spreadsheet would run as a formula neutralised.
+A file is written to a temporary name beside its destination and renamed into place, so
+a report never exists half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# The contract's columns of each CSV file, in contract order.
+CONTRACT_COLUMNS: dict[str, list[str]] = {
+    "pages.csv": [
+        "url", "status", "redirect_to", "depth", "indexable", "canonical", "title", "h1",
+        "h1_count", "word_count", "inlinks", "outlinks", "pagerank", "topic", "coherence",
+    ],
+    "links.csv": [
+        "source", "target", "anchor", "rel", "internal", "position", "target_status",
+        "promotional", "promo_reason", "relevance", "off_topic", "context",
+    ],
+    "headings.csv": ["url", "order", "level", "text"],
+    "findings.csv": ["url", "category", "severity", "detail", "target"],
+    "offtopic_links.csv": [
+        "source", "source_title", "target", "target_title", "anchor", "context",
+        "promotional", "relevance", "why", "suggested_targets",
+    ],
+}  # fmt: skip
+
+# A spreadsheet treats a cell starting with one of these as a formula (or as the start of
+# one: tab and carriage return are stripped before evaluation by some programs).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's advice for CSV injection: prefix the cell with a single quote, which makes the
+# spreadsheet show the text as typed instead of evaluating it.
+FORMULA_GUARD = "'"
+
+
+def neutralise(text: str) -> str:
+    """``text`` prefixed with a single quote if a spreadsheet would read it as a formula."""
+    return FORMULA_GUARD + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def write_csv(df: pd.DataFrame, path: Path, columns: list[str] | None = None) -> Path:
+    """Write ``df`` to ``path`` by the report contract's CSV rules; return ``path``.
+
+    ``columns`` come first, in that order, then the frame's other columns. When
+    ``columns`` is None and the file name is one of :data:`CONTRACT_COLUMNS`, the
+    contract's columns are used. A missing required column raises ``ValueError``.
+    """
+    path = Path(path)
+    if columns is None:
+        columns = CONTRACT_COLUMNS.get(path.name, [])
+    ordered = _contract_order(df, columns, path.name)
+    text = pd.DataFrame({name: format_column(ordered[name]) for name in ordered.columns})
+    text.columns = [neutralise(str(name)) for name in ordered.columns]
+    _atomic_write(path, text)
+    return path
+
+
+def _contract_order(df: pd.DataFrame, columns: list[str], name: str) -> pd.DataFrame:
+    missing = [column for column in columns if column not in df.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {', '.join(missing)}")
+    extras = [column for column in df.columns if column not in columns]
+    return df[[*columns, *extras]]
+
+
+def format_column(values: pd.Series) -> pd.Series:
+    """The cells of one column as the text written to the file."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return _format_booleans(values)
+    if pd.api.types.is_integer_dtype(dtype):
+        return values.astype("Int64").astype("string").fillna("").astype(object)
+    if pd.api.types.is_float_dtype(dtype):
+        return values.astype(object).map(_format_float, na_action="ignore").fillna("")
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return values.map(lambda v: v.isoformat(), na_action="ignore").fillna("").astype(object)
+    return values.astype(object).map(_format_cell)
+
+
+def _format_booleans(values: pd.Series) -> pd.Series:
+    as_text = values.astype("boolean").map({True: "true", False: "false"}, na_action="ignore")
+    return as_text.astype(object).where(values.notna(), "")
+
+
+def _format_float(value: float) -> str:
+    # Positional notation: "0.00001", not "1e-05"; shortest digits that round-trip.
+    if np.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return np.format_float_positional(value, trim="-")
+
+
+def _format_cell(value: object) -> str:
+    """One cell of a mixed (object) column: only real text can be neutralised."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else _format_float(float(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return neutralise(str(value))
+
+
+def _atomic_write(path: Path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # os.open with 0o666 lets the umask decide the permissions, as for any new file.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(descriptor, "w", encoding="utf-8-sig", newline="") as handle:
+            frame.to_csv(handle, index=False, lineterminator="\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,128 @@
+"""The command line as a user runs it: help, errors, and the one-line error contract."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+
+import pytest
+
+from linkaudit.cli import build_parser, main
+from tests.conftest import run_cli
+
+COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)
+
+
+def run_in_process(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(list(argv), stdout=out, stderr=err)
+    except SystemExit as exc:  # argparse's --help and usage errors
+        code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage: linkaudit " + command in text
+    assert "example" in text
+
+
+def test_top_level_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for command in COMMANDS:
+        assert command in text
+
+
+def test_readme_shows_every_command():
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    for command in COMMANDS:
+        assert f"  {command} " in readme
+    assert "make demo" in readme and "make test" in readme
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://example.org/", "example.org/page"])
+def test_malformed_start_url_is_a_one_line_error(tmp_path, url):
+    result = run_cli("crawl", url, "--store", "s.sqlite", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("linkaudit: error: not a usable start URL")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_start_url_is_recorded_and_reported(tmp_path):
+    # A port the OS just gave us and closed again: nothing listens there.
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run_cli("run", f"http://127.0.0.1:{port}/", "--store", "s.sqlite", "--quiet",
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert "cannot reach the start URL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    status, error = conn.execute("SELECT status, error FROM pages").fetchone()
+    assert status is None and "refused" in error.lower()
+
+
+@pytest.mark.parametrize("content,message", [
+    ("[crawl]\nmax_pages = 'many'\n", "[crawl] max_pages must be an integer"),
+    ("[crawl]\nmax_pagez = 3\n", "unknown key [crawl] max_pagez"),
+    ("[crawling]\n", "unknown section [crawling]"),
+    ("[crawl\n", "is not valid TOML"),
+    ("[promo]\ncta_phrases = ['(unclosed']\n", "[promo]"),
+])
+def test_bad_config_is_a_one_line_error(tmp_path, content, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(content)
+    code, _, err = run_in_process("crawl", "http://127.0.0.1:9/", "--config", str(config))
+    assert code == 1
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_config_file_is_a_one_line_error(tmp_path):
+    code, _, err = run_in_process("crawl", "http://127.0.0.1:9/", "--config",
+                                  str(tmp_path / "nope.toml"))
+    assert code == 1
+    assert "config file not found" in err
+
+
+def test_analyze_without_a_store_says_what_to_pass(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_in_process("analyze")
+    assert code == 1
+    assert "pass --store FILE" in err
+
+
+def test_analyze_of_a_missing_crawl_is_a_one_line_error(tmp_path):
+    from linkaudit import store
+
+    store.connect(tmp_path / "s.sqlite").close()
+    code, _, err = run_in_process("analyze", "7", "--store", str(tmp_path / "s.sqlite"))
+    assert code == 1
+    assert "no crawl 7" in err
+
+
+def test_unknown_fail_on_rule_is_rejected(tmp_path):
+    from linkaudit.alerts import AlertRuleError, parse_rule
+
+    with pytest.raises(AlertRuleError, match="unknown category"):
+        parse_rule("broken_links>2", {"broken_link"})
+    with pytest.raises(AlertRuleError, match="cannot read"):
+        parse_rule("broken_link >> 2", {"broken_link"})
+
+
+def test_version_is_printed(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("linkaudit ")
