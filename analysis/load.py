@@ -9,8 +9,11 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-BOOL_COLUMNS = {"pages": ("blocked_by_robots", "is_html"), "links": ("is_image",),
-                "headings": ("in_main",)}
+BOOL_COLUMNS = {
+    "pages": ("blocked_by_robots", "is_html"),
+    "links": ("is_image",),
+    "headings": ("in_main",),
+}
 INT_COLUMNS = {"pages": ("status", "depth", "size", "word_count")}
 
 
@@ -46,7 +49,7 @@ def internal_mask(urls: pd.Series, hosts: frozenset[str]) -> pd.Series:
 
 
 def _has_noindex(pages: pd.DataFrame) -> pd.Series:
-    directives = (pages["meta_robots"].fillna("") + "," + pages["x_robots_tag"].fillna(""))
+    directives = pages["meta_robots"].fillna("") + "," + pages["x_robots_tag"].fillna("")
     return directives.str.lower().str.contains(r"\b(?:noindex|none)\b", regex=True)
 
 
@@ -54,13 +57,18 @@ def indexable_mask(pages: pd.DataFrame) -> pd.Series:
     """200 HTML page, no noindex, canonical absent or pointing to itself."""
     canonical = pages["canonical"]
     self_canonical = canonical.isna() | (canonical == pages["url"])
-    return ((pages["status"] == 200).fillna(False) & pages["is_html"] & ~_has_noindex(pages)
-            & self_canonical).astype(bool)
+    return (
+        (pages["status"] == 200).fillna(False)
+        & pages["is_html"]
+        & ~_has_noindex(pages)
+        & self_canonical
+    ).astype(bool)
 
 
 def _read(conn: sqlite3.Connection, table: str, crawl_id: int) -> pd.DataFrame:
-    frame = pd.read_sql_query(f"SELECT * FROM {table} WHERE crawl_id = ?", conn,
-                              params=(crawl_id,)).drop(columns="crawl_id")
+    frame = pd.read_sql_query(
+        f"SELECT * FROM {table} WHERE crawl_id = ?", conn, params=(crawl_id,)
+    ).drop(columns="crawl_id")
     for column in BOOL_COLUMNS.get(table, ()):
         frame[column] = frame[column].astype(bool)
     for column in INT_COLUMNS.get(table, ()):
@@ -81,16 +89,20 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
         row = conn.execute(
             "SELECT crawl_id, site, start_url, started_at, finished_at, state, settings_json "
             f"FROM crawls {where} ORDER BY crawl_id DESC LIMIT 1",
-            (crawl_id,) if crawl_id is not None else ()).fetchone()
+            (crawl_id,) if crawl_id is not None else (),
+        ).fetchone()
         if row is None:
-            raise LookupError(f"no crawl {crawl_id} in {path}" if crawl_id is not None
-                              else f"no crawl in {path}")
+            raise LookupError(
+                f"no crawl {crawl_id} in {path}" if crawl_id is not None else f"no crawl in {path}"
+            )
         crawl_id = row[0]
         settings = json.loads(row[6] or "{}")
         extra = settings.get("crawl", {}).get("extra_hosts", []) or []
         hosts = frozenset({urlsplit(row[2]).netloc.lower(), *[h.lower() for h in extra]})
-        frames = {t: _read(conn, t, crawl_id)
-                  for t in ("pages", "links", "headings", "sections", "redirects")}
+        frames = {
+            t: _read(conn, t, crawl_id)
+            for t in ("pages", "links", "headings", "sections", "redirects")
+        }
     finally:
         conn.close()
     pages = frames["pages"].sort_values("url", kind="stable").reset_index(drop=True)
@@ -99,9 +111,41 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
     links = frames["links"].sort_values(["source", "ord"], kind="stable").reset_index(drop=True)
     links["internal"] = internal_mask(links["target"], hosts)
     return CrawlFrames(
-        crawl_id=crawl_id, site=row[1], start_url=row[2], started_at=row[3],
-        finished_at=row[4], state=row[5], hosts=hosts, pages=pages, links=links,
+        crawl_id=crawl_id,
+        site=row[1],
+        start_url=row[2],
+        started_at=row[3],
+        finished_at=row[4],
+        state=row[5],
+        hosts=hosts,
+        pages=pages,
+        links=links,
         headings=frames["headings"].sort_values(["url", "ord"]).reset_index(drop=True),
         sections=frames["sections"].sort_values(["url", "ord"]).reset_index(drop=True),
         redirects=frames["redirects"],
     )
+
+
+def load_snapshot(store_path: str | Path, crawl_id: int):
+    """The audit snapshot a previous analysis left in the store (for comparisons)."""
+    from analysis.diff import Snapshot
+
+    conn = sqlite3.connect(f"file:{Path(store_path)}?mode=ro", uri=True)
+    try:
+        start_url = conn.execute("SELECT start_url FROM crawls WHERE crawl_id = ?",
+                                 (crawl_id,)).fetchone()
+        if start_url is None:
+            raise LookupError(f"no crawl {crawl_id} in {store_path}")
+        frames = {t: pd.read_sql_query(f"SELECT * FROM audit_{t} WHERE crawl_id = ?", conn,
+                                       params=(crawl_id,)).drop(columns="crawl_id")
+                  for t in ("pages", "findings", "links")}
+    finally:
+        conn.close()
+    pages = frames["pages"]
+    pages["indexable"] = pages["indexable"].astype(bool)
+    pages["status"] = pages["status"].astype("Int64")
+    links = frames["links"]
+    for column in ("off_topic", "promotional"):
+        links[column] = links[column].astype(bool)
+    return Snapshot(crawl_id=crawl_id, start_url=start_url[0], pages=pages,
+                    findings=frames["findings"], links=links)

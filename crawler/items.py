@@ -88,3 +88,4 @@ class PageItem:
     blocked_by_robots: bool = False
     fetched_at: str | None = None  # ISO 8601, UTC
     extract: PageExtract | None = None  # None for non-HTML or failed responses
+    carried_from: int | None = None  # 304: the crawl whose records of this page still hold

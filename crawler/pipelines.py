@@ -40,9 +40,39 @@ def page_row(crawl_id: int, item: PageItem) -> tuple:
     )
 
 
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+# Per-page rows copied when the server says a page has not changed (304).
+CARRIED_TABLES = {"links": "source", "headings": "url", "sections": "url", "hreflang": "url"}
+FRESH_PAGE_COLUMNS = ("crawl_id", "response_time", "depth", "found_via", "referrer",
+                      "fetched_at", "not_modified")
+
+
+def carry_over(conn: sqlite3.Connection, crawl_id: int, item: PageItem) -> None:
+    """Record an unchanged page by copying its rows from the crawl that fetched it."""
+    columns = _columns(conn, "pages")
+    fresh = {"crawl_id": crawl_id, "response_time": item.response_time, "depth": item.depth,
+             "found_via": item.found_via, "referrer": item.referrer,
+             "fetched_at": item.fetched_at, "not_modified": 1}
+    select = ", ".join("?" if c in fresh else c for c in columns)
+    conn.execute(f"INSERT OR REPLACE INTO pages ({', '.join(columns)}) SELECT {select} "
+                 "FROM pages WHERE crawl_id = ? AND url = ?",
+                 (*[fresh[c] for c in columns if c in fresh], item.carried_from, item.url))
+    for table, key in CARRIED_TABLES.items():
+        rest = [c for c in _columns(conn, table) if c != "crawl_id"]
+        conn.execute(f"INSERT OR REPLACE INTO {table} (crawl_id, {', '.join(rest)}) "
+                     f"SELECT ?, {', '.join(rest)} FROM {table} WHERE crawl_id = ? AND {key} = ?",
+                     (crawl_id, item.carried_from, item.url))
+
+
 def write_page(conn: sqlite3.Connection, crawl_id: int, item: PageItem) -> None:
     """Write one page record and everything it carries, in one transaction."""
     with conn:
+        if item.carried_from is not None:
+            carry_over(conn, crawl_id, item)
+            return
         conn.execute(_PAGE_INSERT, page_row(crawl_id, item))
         if item.redirect_to and item.status and 300 <= item.status < 400:
             conn.execute("INSERT OR REPLACE INTO redirects VALUES (?, ?, ?, ?)",
@@ -110,6 +140,7 @@ class StorePipeline:
         if self.conn is None:
             return
         state = "complete" if reason == "finished" else "interrupted"
-        store.finish_crawl(self.conn, self.crawl_id, state, reason)
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        store.finish_crawl(self.conn, self.crawl_id, state, reason, stats)
         self.conn.close()
         self.conn = None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -15,8 +17,8 @@ from analysis.report import write_reports
 from analysis.summary import terminal_summary
 from linkaudit import store
 from linkaudit.alerts import AlertRuleError, evaluate_rules
-from linkaudit.errors import CliError
 from linkaudit.config import Config, ConfigError, promo_rules
+from linkaudit.errors import CliError
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,79 @@ def report_dir(store_path: Path, crawl_id: int) -> Path:
     return store_path.parent / str(crawl_id)
 
 
+def _snapshot_rows(audit: Audit) -> tuple[dict[str, object], dict[str, list[tuple]]]:
+    from analysis.summary import severity_counts
+
+    pages, links, findings = audit.pages, audit.links, audit.findings
+    flagged = links[links["off_topic"] | links["promotional"]]
+    severities = severity_counts(findings)
+    summary = {
+        "analysed_at": store.utc_now(), "report_dir": None, "pages": len(pages),
+        "indexable": int(pages["indexable"].sum()), "links": len(links),
+        "errors": severities.get("error", 0), "warnings": severities.get("warning", 0),
+        "notices": severities.get("notice", 0),
+        "off_topic_links": int(links["off_topic"].sum()),
+        "promotional_links": int(links["promotional"].sum()),
+    }
+
+    def rows(frame, columns):
+        clean = frame[columns].astype(object).where(frame[columns].notna(), None)
+        return list(clean.itertuples(index=False, name=None))
+
+    tables = {
+        "audit_pages": rows(pages, ["url", "status", "title", "h1", "canonical", "indexable",
+                                    "pagerank"]),
+        "audit_findings": rows(findings.fillna({"detail": "", "target": ""}),
+                               ["url", "category", "severity", "detail", "target"]),
+        "audit_links": rows(flagged.fillna({"promo_reason": ""}), ["source", "target", "anchor", "off_topic", "promotional",
+                                      "promo_reason"]),
+    }
+    return summary, tables
+
+
+def _compare_with_previous(store_path: Path, audit: Audit):
+    from analysis.diff import compare, snapshot_from_audit
+
+    from analysis.load import load_snapshot
+
+    with store.opened(store_path) as conn:
+        previous = store.previous_audited_crawl(conn, audit.crawl_id)
+    if previous is None:
+        return None
+    return compare(load_snapshot(store_path, previous), snapshot_from_audit(audit))
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Swap a finished report folder into place, so no reader sees a half-written one."""
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+
+
+def _point_latest(site_dir: Path, final: Path) -> None:
+    link = site_dir / "latest"
+    temporary = site_dir / ".latest.tmp"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(final.name)
+    os.replace(temporary, link)
+
+
+def apply_retention(site_dir: Path, keep: int) -> list[Path]:
+    """Delete the oldest report folders beyond ``keep`` (0 keeps all); returns what went."""
+    if keep <= 0:
+        return []
+    folders = sorted((p for p in site_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+                     key=lambda p: int(p.name))
+    doomed = folders[:-keep]
+    for folder in doomed:
+        shutil.rmtree(folder)
+    return doomed
+
+
 def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir: Path | None,
                 out: TextIO) -> ReportResult:
-    """Load a crawl, analyse it, write every report file, print the summary."""
+    """Load a crawl, analyse it, compare it with the previous one, write every report file."""
     started = time.perf_counter()
     try:
         rules = promo_rules(config)
@@ -56,15 +128,65 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
         raise CliError(str(exc)) from exc
     if crawl.pages.empty:
         raise CliError(f"crawl {crawl.crawl_id} in {store_path} recorded no page")
-    out_dir = out_dir or report_dir(store_path, crawl.crawl_id)
     audit = build_audit(crawl, AuditSettings.from_config(config.analysis), rules)
+    audit = replace(audit, changes=_compare_with_previous(store_path, audit))
+    default_dir = out_dir is None
+    final = out_dir or report_dir(store_path, crawl.crawl_id)
+    staging = final.parent / f".{final.name}.partial" if default_dir else final
     try:
-        files = write_reports(audit, out_dir, xlsx=config.report.xlsx)
+        if staging.exists() and default_dir:
+            shutil.rmtree(staging)
+        files = write_reports(audit, staging, xlsx=config.report.xlsx)
+        if default_dir:
+            _publish(staging, final)
+            files = [final / f.name for f in files]
+            if crawl.state == "complete":
+                _point_latest(final.parent, final)
+            apply_retention(final.parent, config.report.keep)
     except OSError as exc:
-        raise CliError(f"cannot write reports to {out_dir}: {exc}") from exc
+        raise CliError(f"cannot write reports to {final}: {exc}") from exc
+    summary, tables = _snapshot_rows(audit)
+    summary["report_dir"] = str(final)
+    with store.opened(store_path) as conn:
+        store.save_snapshot(conn, crawl.crawl_id, summary, tables)
     seconds = time.perf_counter() - started
-    out.write(terminal_summary(audit, out_dir, color=out.isatty()) + "\n")
-    return ReportResult(audit=audit, out_dir=out_dir, files=files, seconds=seconds)
+    out.write(terminal_summary(audit, final, color=out.isatty()) + "\n")
+    if crawl.state != "complete":
+        out.write(f"note: crawl {crawl.crawl_id} is {crawl.state}; "
+                  "`linkaudit crawl --resume` continues it\n")
+    return ReportResult(audit=audit, out_dir=final, files=files, seconds=seconds)
+
+
+def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | None,
+                out_dir: Path | None, out: TextIO) -> Path:
+    """Compare two analysed crawls (default: the last two complete ones); write changes.csv."""
+    from analysis.diff import compare
+
+    from analysis.load import load_snapshot
+    from analysis.writers import write_csv
+
+    with store.opened(store_path) as conn:
+        complete = [c for c in store.complete_crawls(conn) if c in store.audit_summaries(conn)]
+    if (old is None) != (new is None):
+        raise CliError("give both crawl ids (OLD NEW), or none for the last two complete crawls")
+    if old is None:
+        if len(complete) < 2:
+            raise CliError(f"{store_path} holds {len(complete)} analysed complete crawl(s); "
+                           "a comparison needs two")
+        old, new = complete[-2], complete[-1]
+    try:
+        changes = compare(load_snapshot(store_path, old), load_snapshot(store_path, new))
+    except LookupError as exc:
+        raise CliError(str(exc)) from exc
+    path = (out_dir or report_dir(store_path, new)) / "changes.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(changes, path)
+    counts = changes["change"].value_counts()
+    out.write(f"crawl {old} → {new}: {len(changes)} changes\n")
+    for change, count in counts.items():
+        out.write(f"  {change:<24} {count}\n")
+    out.write(f"written to {path}\n")
+    return path
 
 
 def history_table(store_path: Path) -> str:

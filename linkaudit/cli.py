@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from linkaudit import __version__
+from linkaudit.errors import CliError
 
 EXAMPLES = """examples:
   linkaudit run https://www.example.com/articles/baclofene.html
@@ -24,7 +24,6 @@ EXAMPLES = """examples:
   linkaudit demo
 """
 
-from linkaudit.errors import EXIT_ALERT, EXIT_ERROR, EXIT_LOCKED, CliError  # noqa: F401
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TextIO
 
 from linkaudit import store
-from linkaudit.errors import EXIT_ALERT, EXIT_LOCKED, CliError
 from linkaudit.config import REPO_ROOT, Config, ConfigError, load_config
+from linkaudit.errors import EXIT_ALERT, EXIT_LOCKED, CliError
 
 REPORTS = Path("reports")
 

@@ -122,7 +122,7 @@ def _matches(value: Any, hint: Any) -> bool:
 def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
     if not _matches(value, hint):
         raise ConfigError(f"[{section}] {key} must be {_type_name(hint)}, not {value!r}")
-    if isinstance(value, str) and hint != str and value != "auto":
+    if isinstance(value, str) and hint is not str and value != "auto":
         raise ConfigError(f"[{section}] {key} must be {_type_name(hint)} or \"auto\", "
                           f"not {value!r}")
     if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:

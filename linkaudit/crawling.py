@@ -90,6 +90,10 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
 
     settings = scrapy_settings(config.crawl, store=str(store_path), crawl_id=crawl_id,
                                job_dir=job_dir)
+    if config.crawl.conditional:
+        with store.opened(store_path) as conn:
+            settings["LINKAUDIT_PREVIOUS_CRAWL"] = store.previous_complete_crawl(
+                conn, start_url, before=crawl_id) or 0
     settings["LINKAUDIT_PROGRESS"] = progress
     process = CrawlerProcess(settings)
     quiet_failure_logs()

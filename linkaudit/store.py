@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS crawls (
     state TEXT NOT NULL DEFAULT 'running',   -- running, complete, interrupted
     finish_reason TEXT,
     settings_json TEXT NOT NULL DEFAULT '{}',
-    job_dir TEXT
+    job_dir TEXT,
+    stats_json TEXT          -- Scrapy's crawl statistics (requests, bytes, ...)
 );
 CREATE TABLE IF NOT EXISTS pages (
     crawl_id INTEGER NOT NULL REFERENCES crawls(crawl_id),
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS pages (
     blocked_by_robots INTEGER NOT NULL DEFAULT 0,
     is_html INTEGER NOT NULL DEFAULT 0,
     fetched_at TEXT,
+    not_modified INTEGER NOT NULL DEFAULT 0,  -- 304: records carried over from the last crawl
     PRIMARY KEY (crawl_id, url)
 );
 CREATE TABLE IF NOT EXISTS redirects (
@@ -105,12 +107,36 @@ CREATE TABLE IF NOT EXISTS hreflang (
     hreflang TEXT NOT NULL,
     href TEXT NOT NULL
 );
+-- What each analysed crawl's audit leaves for history and comparison (linkaudit/auditing.py).
+CREATE TABLE IF NOT EXISTS audits (
+    crawl_id INTEGER PRIMARY KEY,
+    analysed_at TEXT NOT NULL,
+    report_dir TEXT,
+    pages INTEGER, indexable INTEGER, links INTEGER,
+    errors INTEGER, warnings INTEGER, notices INTEGER,
+    off_topic_links INTEGER, promotional_links INTEGER
+);
+CREATE TABLE IF NOT EXISTS audit_pages (
+    crawl_id INTEGER NOT NULL, url TEXT NOT NULL, status INTEGER, title TEXT, h1 TEXT,
+    canonical TEXT, indexable INTEGER, pagerank REAL, PRIMARY KEY (crawl_id, url)
+);
+CREATE TABLE IF NOT EXISTS audit_findings (
+    crawl_id INTEGER NOT NULL, url TEXT NOT NULL, category TEXT NOT NULL,
+    severity TEXT NOT NULL, detail TEXT NOT NULL, target TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_links (
+    crawl_id INTEGER NOT NULL, source TEXT NOT NULL, target TEXT, anchor TEXT NOT NULL,
+    off_topic INTEGER NOT NULL, promotional INTEGER NOT NULL, promo_reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_findings_crawl ON audit_findings(crawl_id);
+CREATE INDEX IF NOT EXISTS audit_links_crawl ON audit_links(crawl_id);
 CREATE INDEX IF NOT EXISTS links_target ON links(crawl_id, target);
 CREATE INDEX IF NOT EXISTS hreflang_url ON hreflang(crawl_id, url);
 """
 
 # Tables holding per-crawl rows, in the order a crawl's rows may be deleted.
 CRAWL_TABLES = ("links", "headings", "sections", "hreflang", "redirects", "pages")
+SNAPSHOT_TABLES = ("audit_pages", "audit_findings", "audit_links", "audits")
 
 
 class StoreError(Exception):
@@ -175,12 +201,29 @@ def start_crawl(conn: sqlite3.Connection, site: str, start_url: str, settings: d
     return int(cur.lastrowid)
 
 
-def finish_crawl(conn: sqlite3.Connection, crawl_id: int, state: str, reason: str) -> None:
+def finish_crawl(conn: sqlite3.Connection, crawl_id: int, state: str, reason: str,
+                 stats: dict | None = None) -> None:
     conn.execute(
-        "UPDATE crawls SET finished_at = ?, state = ?, finish_reason = ? WHERE crawl_id = ?",
-        (utc_now(), state, reason, crawl_id),
+        "UPDATE crawls SET finished_at = ?, state = ?, finish_reason = ?, stats_json = ?"
+        " WHERE crawl_id = ?",
+        (utc_now(), state, reason, json.dumps(stats or {}, default=str), crawl_id),
     )
     conn.commit()
+
+
+def previous_complete_crawl(conn: sqlite3.Connection, start_url: str,
+                            before: int | None = None) -> int | None:
+    """The newest complete crawl from the same start URL (before ``before``, if given)."""
+    row = conn.execute(
+        "SELECT crawl_id FROM crawls WHERE state = 'complete' AND start_url = ? "
+        "AND crawl_id < ? ORDER BY crawl_id DESC LIMIT 1",
+        (start_url, before if before is not None else 2**62)).fetchone()
+    return row[0] if row else None
+
+
+def crawl_stats(conn: sqlite3.Connection, crawl_id: int) -> dict:
+    row = conn.execute("SELECT stats_json FROM crawls WHERE crawl_id = ?", (crawl_id,)).fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
 
 
 def _info(row: tuple) -> CrawlInfo:
@@ -237,3 +280,39 @@ def counts(conn: sqlite3.Connection, crawl_id: int) -> dict[str, int]:
                             (crawl_id,)).fetchone()[0]
         for table in ("pages", "links", "headings", "sections", "redirects")
     }
+
+
+def save_snapshot(conn: sqlite3.Connection, crawl_id: int, summary: dict[str, object],
+                  tables: dict[str, list[tuple]]) -> None:
+    """Replace the audit snapshot of a crawl (one transaction)."""
+    with conn:
+        for table in SNAPSHOT_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE crawl_id = ?", (crawl_id,))
+        columns = ["crawl_id", *summary]
+        conn.execute(f"INSERT INTO audits ({', '.join(columns)}) VALUES "
+                     f"({', '.join('?' * len(columns))})", (crawl_id, *summary.values()))
+        for table, rows in tables.items():
+            if rows:
+                width = len(rows[0]) + 1
+                conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * width)})",
+                                 [(crawl_id, *row) for row in rows])
+
+
+def previous_audited_crawl(conn: sqlite3.Connection, crawl_id: int) -> int | None:
+    """The newest complete crawl before ``crawl_id`` whose audit snapshot is stored."""
+    row = conn.execute(
+        "SELECT c.crawl_id FROM crawls c JOIN audits a ON a.crawl_id = c.crawl_id "
+        "WHERE c.crawl_id < ? AND c.state = 'complete' ORDER BY c.crawl_id DESC LIMIT 1",
+        (crawl_id,)).fetchone()
+    return row[0] if row else None
+
+
+def complete_crawls(conn: sqlite3.Connection) -> list[int]:
+    return [r[0] for r in conn.execute(
+        "SELECT crawl_id FROM crawls WHERE state = 'complete' ORDER BY crawl_id")]
+
+
+def audit_summaries(conn: sqlite3.Connection) -> dict[int, dict[str, object]]:
+    cursor = conn.execute("SELECT * FROM audits")
+    names = [d[0] for d in cursor.description]
+    return {row[0]: dict(zip(names, row, strict=True)) for row in cursor}

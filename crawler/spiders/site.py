@@ -8,6 +8,7 @@ what the crawl store keeps is written by :class:`crawler.pipelines.StorePipeline
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +76,8 @@ class SiteSpider(scrapy.Spider):
         spider.hosts = {host_of(spider.start_url)} | {
             h.lower() for h in settings.getlist("LINKAUDIT_EXTRA_HOSTS")}
         spider.max_sitemap_size = settings.getint("DOWNLOAD_MAXSIZE", 10 * 1024 * 1024)
+        spider.previous = PreviousCrawl.open(settings.get("LINKAUDIT_STORE"),
+                                             settings.getint("LINKAUDIT_PREVIOUS_CRAWL", 0))
         return spider
 
     # -- scheduling -------------------------------------------------------------
@@ -114,8 +117,10 @@ class SiteSpider(scrapy.Spider):
             if depth is None:
                 self.sitemap_pending.add(url)
         priority = SITEMAP_PRIORITY if depth is None else -depth
+        previous = getattr(self, "previous", None)
         yield scrapy.Request(
             url, callback=self.parse, errback=self.on_error, priority=priority, dont_filter=True,
+            headers=previous.validators(url) if previous else None,
             meta={"la_page": True, "la_url": url, "la_depth": depth, "la_found_via": found_via,
                   "la_referrer": referrer},
         )
@@ -130,6 +135,14 @@ class SiteSpider(scrapy.Spider):
         self.sitemap_pending.discard(response.meta.get("la_url"))
         item = self._base_item(response)
         depth = response.meta.get("la_depth")
+        if response.status == 304 and getattr(self, "previous", None):
+            item.carried_from = self.previous.crawl_id
+            yield item
+            next_depth = None if depth is None else depth + 1
+            for target in self.previous.targets(item.url):
+                if self._internal(target):
+                    yield from self._schedule(target, next_depth, "link", item.url)
+            return
         if 300 <= response.status < 400:
             location = _header(response, "Location")
             if location:
@@ -137,10 +150,6 @@ class SiteSpider(scrapy.Spider):
             yield item
             if item.redirect_to and self._internal(item.redirect_to):
                 yield from self._schedule(item.redirect_to, depth, "redirect", response.url)
-            return
-        if response.status == 304:
-            item.error = "not modified since the previous crawl"
-            yield item
             return
         if not _is_html(response):
             yield item
@@ -194,7 +203,8 @@ class SiteSpider(scrapy.Spider):
         blocked = failure.check(IgnoreRequest) is not None and "robots" in str(failure.value)
         error = "blocked by robots.txt" if blocked else _describe(failure)
         yield PageItem(
-            url=meta.get("la_url", request.url), status=None, error=error, depth=meta.get("la_depth"),
+            url=meta.get("la_url", request.url), status=None, error=error,
+            depth=meta.get("la_depth"),
             found_via=meta.get("la_found_via", "link"), referrer=meta.get("la_referrer"),
             blocked_by_robots=blocked,
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -239,6 +249,50 @@ class SiteSpider(scrapy.Spider):
 
     def _ignore_failure(self, failure: Any) -> None:
         self.logger.info("optional request failed: %s", failure.getErrorMessage())
+
+
+class PreviousCrawl:
+    """The last complete crawl of the site, for conditional requests.
+
+    Pages it fetched with an ETag or Last-Modified are requested with If-None-Match /
+    If-Modified-Since; a 304 answer means its records still hold, and its links are
+    followed from the store instead of from a body that was not sent.
+    """
+
+    def __init__(self, store_path: str, crawl_id: int) -> None:
+        self.crawl_id = crawl_id
+        self.conn = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True,
+                                    check_same_thread=False)
+        rows = self.conn.execute(
+            "SELECT url, etag, last_modified FROM pages WHERE crawl_id = ? AND status = 200 "
+            "AND is_html = 1 AND (etag IS NOT NULL OR last_modified IS NOT NULL)",
+            (crawl_id,))
+        self._validators = {url: (etag, modified) for url, etag, modified in rows}
+
+    @classmethod
+    def open(cls, store_path: str | None, crawl_id: int) -> PreviousCrawl | None:
+        if not store_path or not crawl_id:
+            return None
+        return cls(store_path, crawl_id)
+
+    def validators(self, url: str) -> dict[str, str] | None:
+        found = self._validators.get(url)
+        if found is None:
+            return None
+        etag, modified = found
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        return headers
+
+    def targets(self, url: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT target FROM links WHERE crawl_id = ? AND source = ? AND target IS NOT NULL"
+            " UNION SELECT canonical FROM pages WHERE crawl_id = ? AND url = ?"
+            " AND canonical IS NOT NULL", (self.crawl_id, url, self.crawl_id, url))
+        return [row[0] for row in rows]
 
 
 def _describe(failure: Any) -> str:

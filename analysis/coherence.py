@@ -1,0 +1,307 @@
+"""Section coherence: does each section of a page stay on the page's own topic?
+
+Each page's sections (the ``sections`` frame) are merged so that no section is tiny, then
+every section is compared, in the site's TF-IDF and LSA spaces, with the rest of its page
+(the other sections, weighted by their length, plus the page's title and h1). A section
+far below the page's other sections *and* below the site's usual section scores is
+flagged incoherent. See docs/relevance.md for the method and its limits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.preprocessing import normalize
+
+from analysis.text import analyse, words
+from analysis.topics import TopicModel, blend, otsu_threshold, top_terms
+
+# Sections shorter than this are merged into the previous one (the next one for a first
+# section): a heading with two lines under it says too little to be judged alone.
+MIN_SECTION_WORDS = 25
+# Paragraphs shorter than this are left out of scoring: call-to-action lines carrying one
+# link are reported as promotional links, they should not make a section incoherent.
+MIN_PARAGRAPH_WORDS = 25
+# Share of the page reference taken by the title and h1 (the rest: the other sections).
+TITLE_SHARE = 0.25
+# A section is incoherent when it scores below this share of the page's other sections...
+RELATIVE_FACTOR = 0.5
+# ... and below the site threshold: Otsu's valley over all the site's section scores, or
+# their median when the site has too few sections to show two modes.
+MIN_SECTIONS_FOR_CALIBRATION = 20
+SECTION_TERMS = 3
+
+PAGE_COLUMNS = ["url", "coherence", "sections", "incoherent_sections"]
+SECTION_COLUMNS = ["url", "ord", "heading", "words", "score", "incoherent", "why"]
+
+
+# ---------------------------------------------------------------------- section blocks
+
+
+def _merge_small_sections(page: pd.DataFrame) -> list[dict[str, object]]:
+    """Blocks of consecutive sections, each with at least MIN_SECTION_WORDS words when the
+    page allows it."""
+    blocks: list[dict[str, object]] = []
+    for section in page.to_dict("records"):
+        heading = section["heading"] if isinstance(section["heading"], str) else ""
+        text = section["text"] if isinstance(section["text"], str) else ""
+        count = len(words(text))
+        if blocks and count < MIN_SECTION_WORDS:
+            blocks[-1]["paragraphs"] += _paragraphs(text)
+            blocks[-1]["words"] += count
+            continue
+        blocks.append(
+            {
+                "ord": section["ord"],
+                "heading": heading,
+                "paragraphs": _paragraphs(text),
+                "words": count,
+            }
+        )
+    if len(blocks) > 1 and blocks[0]["words"] < MIN_SECTION_WORDS:
+        first = blocks.pop(0)
+        blocks[0]["paragraphs"] = first["paragraphs"] + blocks[0]["paragraphs"]
+        blocks[0]["words"] += first["words"]
+        blocks[0]["ord"] = first["ord"]
+    return blocks
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in text.split("\n\n") if p.strip()]
+
+
+def _scoring_text(block: dict[str, object]) -> str | None:
+    """Heading plus the block's long paragraphs; None when too little is left to judge.
+
+    A block made only of short paragraphs (a list, say) is scored on all of them when it
+    is long enough in total; a lone call-to-action line is not scored at all.
+    """
+    paragraphs = block["paragraphs"]
+    long_ones = [p for p in paragraphs if len(words(p)) >= MIN_PARAGRAPH_WORDS]
+    if sum(len(words(p)) for p in long_ones) >= MIN_SECTION_WORDS:
+        kept = long_ones
+    elif block["words"] >= 2 * MIN_SECTION_WORDS:
+        kept = paragraphs
+    else:
+        return None
+    return "\n\n".join([str(block["heading"]), *kept])
+
+
+def section_blocks(model: TopicModel, sections: pd.DataFrame) -> pd.DataFrame:
+    """Sections of the model's pages after merging: url, ord, heading, words, text
+    (text = what is scored, <NA> when the block is too short to judge)."""
+    known = sections[sections["url"].isin(model.index.keys())]
+    rows = []
+    for url, page in known.sort_values(["url", "ord"], kind="stable").groupby("url", sort=False):
+        for block in _merge_small_sections(page):
+            rows.append(
+                {
+                    "url": url,
+                    "ord": int(block["ord"]),
+                    "heading": block["heading"],
+                    "words": int(block["words"]),
+                    "text": _scoring_text(block),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=["url", "ord", "heading", "words", "text"])
+    return frame.astype({"ord": "int64", "words": "int64"})
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def _rowdot(a: sparse.spmatrix | np.ndarray, b: sparse.spmatrix | np.ndarray) -> np.ndarray:
+    if sparse.issparse(a):
+        return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", a, b)
+
+
+def _leave_one_out_cosine(
+    vectors: sparse.spmatrix | np.ndarray,
+    weights: np.ndarray,
+    page_of: np.ndarray,
+    title_vectors: sparse.spmatrix | np.ndarray,
+) -> np.ndarray:
+    """Cosine of each (unit) section vector with its page reference: the unit sum of the
+    page's *other* sections (weighted) mixed with the page's unit title vector.
+
+    Computed from per-page totals, so no Python loop over sections. NaN where there is
+    nothing to compare with.
+    """
+    n_pages = title_vectors.shape[0]
+    membership = sparse.csr_matrix(
+        (weights, (page_of, np.arange(len(page_of)))), shape=(n_pages, len(page_of))
+    )
+    totals = membership @ vectors
+    totals_here, titles_here = totals[page_of], title_vectors[page_of]
+    own = _rowdot(vectors, vectors)  # 1, or 0 for a section with no known term
+    dot_total = _rowdot(vectors, totals_here)
+    dot_rest = dot_total - weights * own
+    # |T - w s|^2 = |T|^2 - 2 w (s.T) + w^2 |s|^2
+    squared_rest = _rowdot(totals_here, totals_here) - 2 * weights * dot_total + weights**2 * own
+    norm_rest = np.sqrt(np.clip(squared_rest, 0, None))
+    dot_title = _rowdot(vectors, titles_here)
+    title_norm = np.sqrt(_rowdot(titles_here, titles_here))
+    rest_title = _rowdot(totals_here, titles_here) - weights * dot_title
+    return _mix_with_title(dot_rest, norm_rest, dot_title, title_norm, rest_title, own)
+
+
+def _mix_with_title(
+    dot_rest: np.ndarray,
+    norm_rest: np.ndarray,
+    dot_title: np.ndarray,
+    title_norm: np.ndarray,
+    rest_title: np.ndarray,
+    own: np.ndarray,
+) -> np.ndarray:
+    """cos(s, (1-b) rest/|rest| + b title) with b = TITLE_SHARE, from dot products."""
+    has_rest, has_title = norm_rest > 1e-12, title_norm > 1e-12
+    safe_rest = np.where(has_rest, norm_rest, 1.0)
+    cos_rest = dot_rest / safe_rest
+    cos_title_rest = rest_title / safe_rest
+    share = TITLE_SHARE
+    mixed_norm = np.sqrt(
+        np.clip((1 - share) ** 2 + share**2 + 2 * share * (1 - share) * cos_title_rest, 1e-12, None)
+    )
+    both = ((1 - share) * cos_rest + share * dot_title) / mixed_norm
+    score = np.where(has_rest & has_title, both, np.where(has_rest, cos_rest, dot_title))
+    return np.where((has_rest | has_title) & (own > 0), score, np.nan)
+
+
+def _section_scores(model: TopicModel, blocks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(score per block, unit TF-IDF matrix of the blocks); NaN for unscored blocks."""
+    scored = blocks["text"].notna().to_numpy()
+    empty = sparse.csr_matrix((len(blocks), model.tfidf.shape[1]))
+    if model.vectorizer is None or not scored.any():
+        return np.full(len(blocks), np.nan), empty
+    rows = blocks["url"].map(model.index).to_numpy()
+    tokens = [
+        [t for t, _ in analyse(text, model.langs[row])] if isinstance(text, str) else []
+        for text, row in zip(blocks["text"], rows, strict=True)
+    ]
+    tfidf = sparse.csr_matrix(model.vectorizer.transform(tokens))
+    weights = np.array([len(t) for t in tokens], dtype=float)
+    titles = model.vectorizer.transform(
+        [
+            [t for t, _ in analyse(title, lang)]
+            for title, lang in zip(model.titles, model.langs, strict=True)
+        ]
+    )
+    tfidf_cos = _leave_one_out_cosine(tfidf, weights, rows, titles)
+    lsa_cos = None
+    if model.svd is not None:
+        lsa = normalize(model.svd.transform(tfidf))
+        lsa_titles = normalize(model.svd.transform(titles))
+        lsa_cos = _leave_one_out_cosine(lsa, weights, rows, lsa_titles)
+    scores = np.where(
+        np.isnan(tfidf_cos),
+        np.nan,
+        blend(np.nan_to_num(tfidf_cos), None if lsa_cos is None else np.nan_to_num(lsa_cos)),
+    )
+    return np.where(scored, scores, np.nan), tfidf
+
+
+# ------------------------------------------------------------------------ calibration
+
+
+def site_section_threshold(scores: np.ndarray) -> float:
+    """Otsu valley of the site's section scores; their median on sites with few sections
+    (NaN when nothing was scored)."""
+    known = scores[~np.isnan(scores)]
+    if len(known) == 0:
+        return float("nan")
+    threshold = otsu_threshold(known) if len(known) >= MIN_SECTIONS_FOR_CALIBRATION else None
+    return float(np.median(known)) if threshold is None else threshold
+
+
+def _median_of_others(scores: pd.Series, urls: pd.Series) -> np.ndarray:
+    """Per section, the median score of the other scored sections of its page (NaN if none)."""
+    medians = np.full(len(scores), np.nan)
+    for _, positions in urls.groupby(urls, sort=False).indices.items():
+        page_scores = scores.to_numpy()[positions]
+        for i, pos in enumerate(positions):
+            others = np.delete(page_scores, i)
+            others = others[~np.isnan(others)]
+            if len(others):
+                medians[pos] = np.median(others)
+    return medians
+
+
+def _incoherent(scores: np.ndarray, blocks: pd.DataFrame, threshold: float | None) -> np.ndarray:
+    if threshold is not None:
+        return ~np.isnan(scores) & (scores < threshold)
+    others = _median_of_others(pd.Series(scores), blocks["url"].reset_index(drop=True))
+    limit = site_section_threshold(scores)
+    with np.errstate(invalid="ignore"):
+        return (scores < limit) & (scores < RELATIVE_FACTOR * others)
+
+
+def _section_why(
+    model: TopicModel, blocks: pd.DataFrame, tfidf: sparse.csr_matrix, flags: np.ndarray
+) -> list[str]:
+    texts = []
+    for i, (url, flagged) in enumerate(zip(blocks["url"], flags, strict=True)):
+        if not flagged:
+            texts.append("")
+            continue
+        row = tfidf.getrow(i)
+        order = np.lexsort((row.indices, -row.data))[:SECTION_TERMS]
+        section_terms = [
+            model.display.get(model.terms[c], model.terms[c]) for c in row.indices[order]
+        ]
+        page_terms = top_terms(model, model.index[url], SECTION_TERMS)
+        texts.append(
+            f"section topic: {', '.join(section_terms)}; page topic: {', '.join(page_terms)}"
+        )
+    return texts
+
+
+# ------------------------------------------------------------------------------ public
+
+
+def section_coherence(
+    model: TopicModel, sections: pd.DataFrame, threshold: float | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every section against its own page.
+
+    Returns (pages, sections):
+    - pages: url, coherence (1 - share of the scored words that sit in incoherent
+      sections; <NA> when no section could be scored), sections (scored sections),
+      incoherent_sections; one row per page of the model.
+    - sections: url, ord (of the first merged section), heading, words, score (0-1, <NA>
+      when too short to judge), incoherent, why.
+
+    ``threshold`` replaces the calibrated rule: a section is then incoherent when its score
+    is below it.
+    """
+    blocks = section_blocks(model, sections).reset_index(drop=True)
+    scores, tfidf = _section_scores(model, blocks)
+    flags = _incoherent(scores, blocks, threshold)
+    section_frame = blocks.drop(columns="text").assign(
+        score=pd.array(np.round(scores, 4), dtype="Float64"),
+        incoherent=flags.astype(bool),
+        why=pd.array(_section_why(model, blocks, tfidf, flags), dtype="string"),
+    )
+    section_frame.loc[np.isnan(scores), "score"] = pd.NA
+    return _page_coherence(model, section_frame), section_frame[SECTION_COLUMNS]
+
+
+def _page_coherence(model: TopicModel, section_frame: pd.DataFrame) -> pd.DataFrame:
+    scored = section_frame[section_frame["score"].notna()]
+    bad_words = scored["words"].where(scored["incoherent"], 0)
+    per_page = pd.DataFrame(
+        {
+            "scored_words": scored.groupby("url")["words"].sum(),
+            "bad_words": bad_words.groupby(scored["url"]).sum(),
+            "sections": scored.groupby("url").size(),
+            "incoherent_sections": scored.groupby("url")["incoherent"].sum(),
+        }
+    )
+    pages = pd.DataFrame({"url": list(model.urls)})
+    pages = pages.merge(per_page, left_on="url", right_index=True, how="left")
+    ratio = 1 - pages["bad_words"] / pages["scored_words"].where(pages["scored_words"] > 0)
+    pages["coherence"] = pd.array(ratio.round(4), dtype="Float64")
+    pages["sections"] = pages["sections"].fillna(0).astype("int64")
+    pages["incoherent_sections"] = pages["incoherent_sections"].fillna(0).astype("int64")
+    return pages[PAGE_COLUMNS]

@@ -1,0 +1,310 @@
+"""Near-duplicate pages: MinHash signatures of word shingles, banded LSH, estimated Jaccard.
+
+Signatures are computed with numpy in batches (one vectorised hash per shingle and
+permutation), which is far faster than updating a MinHash object token by token. LSH
+turns the signatures into candidate pairs, so pages are never compared all against all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DUPLICATE_COLUMNS = ["url", "duplicate_of", "similarity"]
+
+# Below this many words a page is too short to call a duplicate of anything.
+MIN_WORDS = 30
+
+# Documents split into words per batch.
+_BATCH_DOCS = 2_000
+
+# Shingle rows hashed per batch: batch x num_perm uint64 values stay around 64 MB.
+_BATCH_SHINGLES = 1 << 16
+
+# In a large LSH bucket each page is compared with this many bucket neighbours only
+# (and the bucket's first page): one match above the threshold is enough to report it.
+_BUCKET_WINDOW = 32
+
+# Words are runs of letters/digits (accents kept); punctuation and spacing do not count.
+_WORD_RE = re.compile(r"\w+")
+
+_SEED = 1
+
+_LSH_MARGIN = 0.05
+_LSH_RECALL = 0.95
+
+
+def text_words(text: str) -> list[str]:
+    """Lower-case words, accents kept; spacing and punctuation between words do not count."""
+    return _WORD_RE.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class LshBands:
+    bands: int
+    rows: int
+
+
+def near_duplicates(
+    docs: pd.DataFrame,
+    threshold: float = 0.85,
+    num_perm: int = 128,
+    shingle: int = 5,
+    min_words: int = MIN_WORDS,
+) -> pd.DataFrame:
+    """Pages whose main text nearly repeats another page's.
+
+    ``docs``: url, text (and optionally content_hash). One output row per page that has a
+    near duplicate: url, duplicate_of (the closest match), similarity (estimated Jaccard
+    of the word shingles, 2 decimals; 1.0 for identical text or equal content_hash).
+    Pages under ``min_words`` words are skipped.
+    """
+    texts = docs["text"].tolist()
+    kept, text_keys, signatures = _fingerprints(texts, max(min_words, 1), num_perm, shingle)
+    if len(kept) < 2:
+        return _empty_duplicates()
+
+    exact = [_exact_pairs(text_keys)]
+    if "content_hash" in docs:
+        exact.append(_exact_pairs(docs["content_hash"].to_numpy(dtype=object)[kept]))
+    representatives = _first_of_each(text_keys)
+    near = _similar_pairs(signatures[representatives], threshold)
+    near = (representatives[near[0]], representatives[near[1]], near[2])
+    return _closest_matches(docs["url"].to_numpy(dtype=object)[kept], [*exact, near])
+
+
+def _fingerprints(texts: list, min_words: int, num_perm: int, shingle: int) -> tuple:
+    """Positions of the texts long enough to judge, their exact-text keys and signatures.
+
+    Texts are split into words a batch at a time so that the words of a whole large site
+    never sit in memory at once.
+    """
+    kept, keys, signatures = [], [], [np.empty((0, num_perm), dtype=np.uint32)]
+    for start in range(0, len(texts), _BATCH_DOCS):
+        batch = [
+            text_words(t) if isinstance(t, str) else [] for t in texts[start : start + _BATCH_DOCS]
+        ]
+        long_enough = [i for i, words in enumerate(batch) if len(words) >= min_words]
+        if not long_enough:
+            continue
+        kept.extend(start + i for i in long_enough)
+        keys.extend(_text_key(batch[i]) for i in long_enough)
+        signatures.append(minhash_signatures([batch[i] for i in long_enough], num_perm, shingle))
+    return np.array(kept, dtype=np.int64), np.array(keys, dtype=object), np.vstack(signatures)
+
+
+def _empty_duplicates() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "url": pd.Series(dtype="str"),
+            "duplicate_of": pd.Series(dtype="str"),
+            "similarity": pd.Series(dtype=np.float64),
+        }
+    )
+
+
+def _text_key(words: list[str]) -> str:
+    return hashlib.blake2b(" ".join(words).encode(), digest_size=16).hexdigest()
+
+
+def _first_of_each(keys: np.ndarray) -> np.ndarray:
+    """Positions of the first document of each distinct key, in document order."""
+    return np.flatnonzero(_first_occurrences(pd.factorize(keys)[0]))
+
+
+def _first_occurrences(codes: np.ndarray) -> np.ndarray:
+    """True where a factorize code appears for the first time (codes >= 0).
+
+    pd.factorize numbers values in order of first appearance, so a first occurrence is
+    exactly where the code exceeds every code before it.
+    """
+    seen_max = np.maximum.accumulate(codes) if len(codes) else codes
+    return codes > np.r_[-1, seen_max[:-1]]
+
+
+def _exact_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every document paired with the first document sharing its key, similarity 1."""
+    codes, uniques = pd.factorize(keys)
+    valid = np.flatnonzero(codes >= 0)
+    codes = codes[valid]
+    first_of_code = np.empty(len(uniques), dtype=np.int64)
+    first = _first_occurrences(codes)
+    first_of_code[codes[first]] = valid[first]
+    return valid[~first], first_of_code[codes[~first]], np.ones(int((~first).sum()))
+
+
+# --------------------------------------------------------------------------- MinHash
+
+
+def minhash_signatures(
+    documents: Sequence[list[str]], num_perm: int = 128, shingle: int = 5
+) -> np.ndarray:
+    """MinHash signature (num_perm uint32 values) of each document's set of word shingles.
+
+    Shingle hashes come from pandas' stable hash of each word, combined over ``shingle``
+    consecutive words; permutation i is the multiply-shift hash (a_i * x + b_i) >> 32.
+    The same words always give the same signature, whatever else is in the batch.
+    """
+    if any(len(words) == 0 for words in documents):
+        raise ValueError("every document needs at least one word")
+    shingle_hashes, doc_starts = _shingle_hashes(documents, shingle)
+    rng = np.random.default_rng(_SEED)
+    multipliers = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * 2 + 1
+    offsets = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    keys = shingle_hashes >> np.uint64(32)
+    signatures = np.empty((len(documents), num_perm), dtype=np.uint32)
+    # One reused buffer: allocating a fresh 64 MB array per batch costs more in page
+    # faults than the arithmetic itself.
+    buffer = np.empty((num_perm, min(_BATCH_SHINGLES, len(keys))), dtype=np.uint64)
+    bounds = np.append(doc_starts, len(keys))
+    for first, last in _batches(bounds):
+        batch = buffer[:, : bounds[last] - bounds[first]]
+        np.multiply(multipliers[:, None], keys[None, bounds[first] : bounds[last]], out=batch)
+        np.add(batch, offsets[:, None], out=batch)
+        np.right_shift(batch, np.uint64(32), out=batch)
+        minima = np.minimum.reduceat(batch, bounds[first:last] - bounds[first], axis=1)
+        signatures[first:last] = minima.T
+    return signatures
+
+
+def _shingle_hashes(documents: Sequence[list[str]], shingle: int) -> tuple:
+    """64-bit hash of every shingle, all documents concatenated, plus each one's start.
+
+    A document shorter than ``shingle`` words gives one shingle of all its words.
+    """
+    lengths = np.array([len(d) for d in documents], dtype=np.int64)
+    flat = np.array([w for d in documents for w in d], dtype=object)
+    word_hashes = pd.util.hash_array(flat, categorize=True)
+    doc_offsets = np.concatenate([[0], np.cumsum(lengths)])
+    position = np.arange(len(flat)) - np.repeat(doc_offsets[:-1], lengths)
+    span = np.repeat(np.minimum(lengths, shingle), lengths)
+    combined = np.zeros(len(flat), dtype=np.uint64)
+    for offset in range(shingle):
+        shifted = np.zeros(len(flat), dtype=np.uint64)
+        shifted[: len(flat) - offset] = word_hashes[offset:]
+        inside = offset < span
+        combined = np.where(inside, _mix(combined * np.uint64(0x100000001B3) ^ shifted), combined)
+    is_start = position <= np.repeat(lengths, lengths) - span
+    shingle_counts = np.maximum(lengths - np.minimum(lengths, shingle) + 1, 0)
+    starts = np.concatenate([[0], np.cumsum(shingle_counts)[:-1]])
+    return combined[is_start], starts
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the whole word."""
+    values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))
+
+
+def _batches(bounds: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(first, last) document ranges holding about _BATCH_SHINGLES shingles each.
+
+    ``bounds`` holds each document's first shingle, then the total number of shingles.
+    """
+    n_docs = len(bounds) - 1
+    first = 0
+    while first < n_docs:
+        last = int(np.searchsorted(bounds, bounds[first] + _BATCH_SHINGLES, side="right")) - 1
+        last = min(max(last, first + 1), n_docs)
+        yield first, last
+        first = last
+
+
+# --------------------------------------------------------------------------- LSH
+
+
+def lsh_bands(threshold: float, num_perm: int) -> LshBands:
+    """The longest bands (fewest candidates) that still catch pairs near the threshold.
+
+    Two documents of Jaccard s share one of b bands of r rows with probability
+    1 - (1 - s^r)^b. Rows are chosen so that a pair at threshold - _LSH_MARGIN becomes a
+    candidate with probability >= _LSH_RECALL: the margin covers the MinHash estimate's
+    own noise, and extra candidates only cost one vectorised comparison each.
+    """
+    low = max(threshold - _LSH_MARGIN, 0.0)
+    for rows in range(num_perm, 0, -1):
+        bands = num_perm // rows
+        if 1.0 - (1.0 - low**rows) ** bands >= _LSH_RECALL:
+            return LshBands(bands, rows)
+    return LshBands(num_perm, 1)
+
+
+def candidate_pairs(signatures: np.ndarray, bands: LshBands) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (i, j), i < j, of documents that share at least one LSH band."""
+    rng = np.random.default_rng(_SEED + 1)
+    weights = rng.integers(1, 2**63, size=bands.rows, dtype=np.uint64) * 2 + 1
+    found = []
+    for band in range(bands.bands):
+        block = signatures[:, band * bands.rows : (band + 1) * bands.rows].astype(np.uint64)
+        found.append(_bucket_pairs(_mix(block * weights).sum(axis=1, dtype=np.uint64)))
+    left = np.concatenate([f[0] for f in found])
+    right = np.concatenate([f[1] for f in found])
+    low, high = np.minimum(left, right), np.maximum(left, right)
+    keys = np.sort(low.astype(np.int64) * len(signatures) + high)
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+    return keys // len(signatures), keys % len(signatures)
+
+
+def _bucket_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of documents with equal keys.
+
+    A bucket of up to _BUCKET_WINDOW + 1 documents gives all its pairs; in a bigger one
+    (templated pages) each document meets the bucket's first document and its
+    _BUCKET_WINDOW neighbours, which keeps the work linear in the bucket size.
+    """
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    opens_bucket = np.r_[True, ordered[1:] != ordered[:-1]]
+    bucket_first = order[np.maximum.accumulate(np.where(opens_bucket, np.arange(len(keys)), 0))]
+    left, right = [order[~opens_bucket]], [bucket_first[~opens_bucket]]
+    for step in range(2, _BUCKET_WINDOW + 1):
+        same = np.flatnonzero(ordered[:-step] == ordered[step:])
+        if len(same) == 0:
+            break
+        left.append(order[same])
+        right.append(order[same + step])
+    return np.concatenate(left), np.concatenate(right)
+
+
+def _similar_pairs(
+    signatures: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs whose estimated Jaccard (share of equal MinHash values) >= threshold."""
+    left, right = candidate_pairs(signatures, lsh_bands(threshold, signatures.shape[1]))
+    similarity = np.empty(len(left))
+    for start in range(0, len(left), 1 << 14):
+        chunk = slice(start, start + (1 << 14))
+        similarity[chunk] = (signatures[left[chunk]] == signatures[right[chunk]]).mean(axis=1)
+    keep = similarity >= threshold
+    return left[keep], right[keep], similarity[keep]
+
+
+# --------------------------------------------------------------------------- result
+
+
+def _closest_matches(urls: np.ndarray, pair_sets: list[tuple]) -> pd.DataFrame:
+    """For every document in a pair, its most similar partner (ties: smallest URL)."""
+    left = np.concatenate([p[0] for p in pair_sets]).astype(np.int64)
+    right = np.concatenate([p[1] for p in pair_sets]).astype(np.int64)
+    similarity = np.concatenate([p[2] for p in pair_sets])
+    if len(left) == 0:
+        return _empty_duplicates()
+    both = pd.DataFrame(
+        {
+            "url": pd.Series(urls[np.concatenate([left, right])], dtype="str"),
+            "duplicate_of": pd.Series(urls[np.concatenate([right, left])], dtype="str"),
+            "similarity": np.concatenate([similarity, similarity]),
+        }
+    )
+    both = both[both["url"] != both["duplicate_of"]]
+    best = both.sort_values(
+        ["similarity", "duplicate_of"], ascending=[False, True], kind="stable"
+    ).drop_duplicates("url")
+    best["similarity"] = best["similarity"].round(2)
+    return best.sort_values(["similarity", "url"], ascending=[False, True]).reset_index(drop=True)

@@ -1,0 +1,734 @@
+"""Topic model of a site: page vectors, topic clusters and the relevance of every link.
+
+Pages become TF-IDF vectors over stems (title and h1 weighted up), smoothed by LSA
+(truncated SVD). The relevance of a link is a blend of the TF-IDF and LSA cosines of its
+source and target pages. Whether a link is off-topic is decided against the site's own
+similarity distribution (see :func:`calibrate` and docs/relevance.md), never a fixed
+number unless the caller passes one.
+
+Everything scales to large sites: matrices are sparse, similarities are computed only for
+the pairs asked for, and neighbour searches run in chunks of rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.cluster import KMeans
+from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import normalize
+
+from analysis.text import analyse
+
+# Extra copies of title / h1 / sub-heading words: they state what a page is about.
+TITLE_WEIGHT = 2
+H1_WEIGHT = 1
+HEADINGS_WEIGHT = 1
+
+# relevance = TFIDF_SHARE * tfidf cosine + (1 - TFIDF_SHARE) * max(LSA cosine, 0)
+TFIDF_SHARE = 0.8
+RULE = "a"
+MAX_LSA_COMPONENTS = 150
+
+MAX_CLUSTERS = 40
+MIN_SILHOUETTE = 0.02  # below this no split of the site beats "one topic"
+SILHOUETTE_SAMPLE = 3000
+
+# Calibration needs enough pages to show a distribution; smaller sites use the fallback.
+MIN_PAGES_FOR_CALIBRATION = 6
+FALLBACK_THRESHOLD = 0.10
+NEIGHBOURS_PER_PAGE = 3
+MIN_CALIBRATION_PAIRS = 12
+# Kolmogorov-Smirnov coefficient for 5 %: "related" must differ from random to be trusted.
+KS_CRITICAL = 1.36
+CALIBRATION_PAGES = 2000
+# Inside one cluster a link is off-topic only when it is below both STRONG_FACTOR times the
+# threshold and the similarity of a typical random pair of pages.
+STRONG_FACTOR = 0.5
+
+SUGGESTIONS = 3
+CHUNK_ROWS = 512
+TOP_TERMS = 5
+LABEL_TERMS = 3
+CLUSTER_TERMS = 8
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The site's off-topic thresholds and where they came from."""
+
+    threshold: float  # for pages in the same language
+    cross_language_threshold: float  # for pages in different languages
+    method: str  # "site" (the site's distribution) or "fallback" (too few pages)
+    related_median: float | None = None  # same language: pages and their nearest pages
+    unrelated_median: float | None = None  # same language: random page pairs
+
+    def thresholds(self, same_language: np.ndarray) -> np.ndarray:
+        """The threshold that applies to each pair."""
+        return np.where(same_language, self.threshold, self.cross_language_threshold)
+
+    @property
+    def strong_threshold(self) -> float:
+        """Below this a link is off-topic even between pages of the same cluster."""
+        limit = STRONG_FACTOR * self.threshold
+        return limit if self.unrelated_median is None else min(limit, self.unrelated_median)
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    """Vectors, clusters and calibration of one site's indexable pages."""
+
+    urls: tuple[str, ...]
+    langs: tuple[str, ...]
+    titles: tuple[str, ...]  # title and h1 of each page: what the page says it is about
+    index: Mapping[str, int]  # url -> row
+    vectorizer: TfidfVectorizer | None  # None when the site has no content words
+    tfidf: sparse.csr_matrix  # pages x terms, rows L2-normalised
+    svd: TruncatedSVD | None  # None when the site is too small for LSA
+    lsa: np.ndarray  # pages x components, rows L2-normalised (0 columns without LSA)
+    terms: np.ndarray  # stem of each tfidf column
+    doc_freq: np.ndarray  # pages using each term
+    display: Mapping[str, str]  # stem -> its most frequent surface word on the site
+    labels: np.ndarray  # cluster id of each page
+    cluster_names: tuple[str, ...]
+    cluster_terms: tuple[tuple[str, ...], ...]
+    calibration: Calibration
+
+    @property
+    def size(self) -> int:
+        return len(self.urls)
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def _document_pairs(row: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(stem, surface) pairs of one page: main text plus weighted title and headings."""
+    lang = str(row["lang"])
+    pairs = analyse(str(row.get("text") or ""), lang)
+    for field, weight in (
+        ("title", TITLE_WEIGHT),
+        ("h1", H1_WEIGHT),
+        ("headings", HEADINGS_WEIGHT),
+    ):
+        pairs += analyse(str(row.get(field) or ""), lang) * weight
+    return pairs
+
+
+def display_map(pair_lists: Sequence[Sequence[tuple[str, str]]]) -> dict[str, str]:
+    """stem -> the surface word most often written for it (ties: alphabetical first)."""
+    counts = Counter(pair for pairs in pair_lists for pair in pairs)
+    best: dict[str, tuple[int, str]] = {}
+    for (token, surface), n in counts.items():
+        current = best.get(token)
+        if current is None or (n, _negate(surface)) > (current[0], _negate(current[1])):
+            best[token] = (n, surface)
+    return {token: surface for token, (_, surface) in best.items()}
+
+
+def _negate(text: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in text)
+
+
+def _fit_tfidf(token_lists: list[list[str]]) -> tuple[TfidfVectorizer | None, sparse.csr_matrix]:
+    if not any(token_lists):
+        return None, sparse.csr_matrix((len(token_lists), 0))
+    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm="l2")
+    matrix = vectorizer.fit_transform(token_lists)
+    return vectorizer, sparse.csr_matrix(matrix)
+
+
+def _lsa_components(n_docs: int, n_terms: int) -> int:
+    # About sqrt(pages) components: few enough to merge synonyms and related pages, enough
+    # to keep a site's topics apart.
+    return min(MAX_LSA_COMPONENTS, max(2, n_docs // 2), n_docs - 1, n_terms - 1)
+
+
+def _fit_lsa(tfidf: sparse.csr_matrix, random_state: int) -> tuple[TruncatedSVD | None, np.ndarray]:
+    n_docs, n_terms = tfidf.shape
+    components = _lsa_components(n_docs, n_terms)
+    if components < 2:
+        return None, np.zeros((n_docs, 0))
+    svd = TruncatedSVD(n_components=components, random_state=random_state)
+    return svd, normalize(svd.fit_transform(tfidf))
+
+
+# ------------------------------------------------------------------------ similarity
+
+
+def blend(tfidf_cos: np.ndarray, lsa_cos: np.ndarray | None) -> np.ndarray:
+    """Similarity in 0-1 from TF-IDF and LSA cosines (TF-IDF alone when there is no LSA)."""
+    if lsa_cos is None:
+        return np.clip(tfidf_cos, 0.0, 1.0)
+    blended = TFIDF_SHARE * tfidf_cos + (1 - TFIDF_SHARE) * np.clip(lsa_cos, 0.0, None)
+    return np.clip(blended, 0.0, 1.0)
+
+
+def _pair_similarity(
+    tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """Blended similarity of page rows[i] with page cols[i], without any n x n matrix."""
+    if len(rows) == 0:
+        return np.zeros(0)
+    tfidf_cos = np.asarray(tfidf[rows].multiply(tfidf[cols]).sum(axis=1)).ravel()
+    lsa_cos = np.einsum("ij,ij->i", lsa[rows], lsa[cols]) if lsa.shape[1] else None
+    return blend(tfidf_cos, lsa_cos)
+
+
+def _similarity_rows(tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Dense (len(rows) x pages) blended similarities; callers keep ``rows`` small."""
+    tfidf_cos = (tfidf[rows] @ tfidf.T).toarray()
+    lsa_cos = lsa[rows] @ lsa.T if lsa.shape[1] else None
+    return blend(tfidf_cos, lsa_cos)
+
+
+def _chunks(values: np.ndarray, size: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def similarity(model: TopicModel, sources: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """Blended similarity of each (source, target) URL pair; NaN where a URL is unknown."""
+    rows = np.array([model.index.get(u, -1) for u in sources], dtype=int)
+    cols = np.array([model.index.get(u, -1) for u in targets], dtype=int)
+    known = (rows >= 0) & (cols >= 0)
+    result = np.full(len(rows), np.nan)
+    result[known] = _pair_similarity(model.tfidf, model.lsa, rows[known], cols[known])
+    return result
+
+
+# ------------------------------------------------------------------------ clustering
+
+
+def _candidate_ks(n_pages: int) -> list[int]:
+    ks = [*range(2, 11), 12, 15, 20, 25, 30, MAX_CLUSTERS]
+    # A topic needs about three pages on average: beyond that, the silhouette of a small
+    # site rewards splitting it into pairs.
+    return [k for k in ks if k <= n_pages // 3]
+
+
+def _cluster(
+    vectors: np.ndarray,
+    tfidf: sparse.csr_matrix,
+    n_topics: int | None,
+    random_state: int,
+) -> np.ndarray:
+    """Cluster ids from k-means on the LSA ``vectors``; k given, or chosen by the cosine
+    silhouette measured on the TF-IDF vectors (one cluster if no split is good enough).
+
+    The silhouette is taken in TF-IDF space because LSA has few dimensions on small sites
+    and would reward splitting them into as many clusters as it has components.
+    """
+    n_pages = vectors.shape[0]
+    if n_topics is not None:
+        k = max(1, min(n_topics, n_pages))
+        return _kmeans(vectors, k, random_state) if k > 1 else np.zeros(n_pages, dtype=int)
+    best_labels, best_score = np.zeros(n_pages, dtype=int), MIN_SILHOUETTE
+    for k in _candidate_ks(n_pages):
+        labels = _kmeans(vectors, k, random_state)
+        if len(set(labels)) < 2:
+            continue
+        score = silhouette_score(
+            tfidf,
+            labels,
+            metric="cosine",
+            sample_size=min(n_pages, SILHOUETTE_SAMPLE),
+            random_state=random_state,
+        )
+        if score > best_score:
+            best_labels, best_score = labels, score
+    return best_labels
+
+
+def _cluster_by_language(
+    vectors: np.ndarray,
+    tfidf: sparse.csr_matrix,
+    langs: Sequence[str],
+    n_topics: int | None,
+    random_state: int,
+) -> np.ndarray:
+    """Cluster each language's pages on their own (pages in different languages share few
+    words, so a joint clustering would mostly split the site by language). A fixed
+    ``n_topics`` clusters the whole site at once."""
+    if n_topics is not None:
+        return _cluster(vectors, tfidf, n_topics, random_state)
+    languages = np.array(langs, dtype=object)
+    labels = np.zeros(len(languages), dtype=int)
+    next_id = 0
+    for lang in sorted(set(languages)):
+        members = np.flatnonzero(languages == lang)
+        own = _cluster(vectors[members], tfidf[members], None, random_state)
+        labels[members] = own + next_id
+        next_id += own.max() + 1
+    return _renumber(labels)
+
+
+def _kmeans(vectors: np.ndarray, k: int, random_state: int) -> np.ndarray:
+    model = KMeans(n_clusters=k, n_init=4, random_state=random_state)
+    with warnings.catch_warnings():
+        # More clusters than distinct pages: k-means says so, the silhouette then rejects k.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _renumber(model.fit_predict(vectors))
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    """Number clusters by size (0 = largest), ties by first page, for stable reports."""
+    ids, first, counts = np.unique(labels, return_index=True, return_counts=True)
+    order = sorted(range(len(ids)), key=lambda i: (-counts[i], first[i]))
+    mapping = {ids[i]: rank for rank, i in enumerate(order)}
+    return np.array([mapping[x] for x in labels], dtype=int)
+
+
+def _cluster_vectors(tfidf: sparse.csr_matrix, lsa: np.ndarray) -> np.ndarray:
+    if lsa.shape[1]:
+        return lsa
+    return normalize(tfidf.toarray()) if tfidf.shape[1] else np.zeros((tfidf.shape[0], 1))
+
+
+def _cluster_term_ids(tfidf: sparse.csr_matrix, labels: np.ndarray) -> list[np.ndarray]:
+    """Per cluster, term columns ranked by how much more the cluster uses them than the site."""
+    if tfidf.shape[0] == 0:
+        return []
+    site_mean = np.asarray(tfidf.mean(axis=0)).ravel()
+    ranked = []
+    for cluster in range(labels.max() + 1 if len(labels) else 0):
+        centroid = np.asarray(tfidf[labels == cluster].mean(axis=0)).ravel()
+        lift = centroid - site_mean if labels.max() > 0 else centroid
+        order = np.argsort(-lift, kind="stable")
+        ranked.append(order[centroid[order] > 0][:CLUSTER_TERMS])
+    return ranked
+
+
+# ----------------------------------------------------------------------- calibration
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 64) -> float | None:
+    """Threshold between the two modes of ``values`` maximising between-class variance."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or np.ptp(values) <= 1e-9:
+        return None
+    counts, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(counts)
+    weight_high = weight_low[-1] - weight_low
+    mass_low = np.cumsum(counts * centres)
+    mean_low = mass_low / np.maximum(weight_low, 1)
+    mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1)
+    between = (weight_low * weight_high * (mean_low - mean_high) ** 2)[:-1]
+    # Every cut inside an empty gap between the modes scores the same: take the gap's middle.
+    best = np.flatnonzero(between >= between.max() * (1 - 1e-9))
+    return float((edges[best[0] + 1] + edges[best[-1] + 1]) / 2)
+
+
+def equal_error_threshold(related: np.ndarray, unrelated: np.ndarray) -> float | None:
+    """The cut that misplaces the smallest share of both samples: related values below it
+    plus unrelated values at or above it (middle of the best cuts when several tie).
+
+    None when the two samples are not told apart (two-sample Kolmogorov-Smirnov test at
+    5 %): the "related" pairs are then no closer than random ones and say nothing.
+    """
+    values = np.unique(np.concatenate([related, unrelated]))
+    if len(related) == 0 or len(unrelated) == 0 or len(values) < 2:
+        return None
+    cuts = (values[:-1] + values[1:]) / 2
+    related_below = np.searchsorted(np.sort(related), cuts) / len(related)
+    unrelated_above = 1 - np.searchsorted(np.sort(unrelated), cuts) / len(unrelated)
+    errors = related_below + unrelated_above
+    # 1 - errors is the gap between the two empirical distribution functions (KS statistic).
+    critical = KS_CRITICAL * np.sqrt(
+        (len(related) + len(unrelated)) / (len(related) * len(unrelated))
+    )
+    if 1 - errors.min() <= critical:
+        return None
+    best = np.flatnonzero(errors <= errors.min() + 1e-12)
+    return float(cuts[best[len(best) // 2]])
+
+
+def _pair_samples(
+    tfidf: sparse.csr_matrix,
+    lsa: np.ndarray,
+    langs: np.ndarray,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per regime ("same" / "cross" language), similarities of the pages in ``rows`` to
+    their nearest pages of that regime (related) and to as many random pages (unrelated)."""
+    samples: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {
+        "same": ([], []),
+        "cross": ([], []),
+    }
+    for chunk in _chunks(rows):
+        sims = _similarity_rows(tfidf, lsa, chunk)
+        same_language = langs[chunk][:, None] == langs[None, :]
+        same_language[np.arange(len(chunk)), chunk] = False  # a page is not its own pair
+        not_self = np.ones_like(same_language)
+        not_self[np.arange(len(chunk)), chunk] = False
+        for regime, allowed in (("same", same_language), ("cross", ~same_language & not_self)):
+            for row_sims, row_allowed in zip(sims, allowed, strict=True):
+                candidates = row_sims[row_allowed]
+                if len(candidates) == 0:
+                    continue
+                k = min(NEIGHBOURS_PER_PAGE, len(candidates))
+                samples[regime][0].append(-np.sort(-candidates)[:k])
+                samples[regime][1].append(rng.choice(candidates, size=k))
+    return {
+        regime: (
+            np.concatenate(related) if related else np.zeros(0),
+            np.concatenate(unrelated) if unrelated else np.zeros(0),
+        )
+        for regime, (related, unrelated) in samples.items()
+    }
+
+
+def calibrate(
+    tfidf: sparse.csr_matrix,
+    lsa: np.ndarray,
+    langs: Sequence[str] | None = None,
+    random_state: int = 0,
+) -> Calibration:
+    """Off-topic thresholds from the site's own similarities.
+
+    Each page's similarities to its nearest pages stand for "related", its similarities to
+    random pages for "unrelated"; the threshold is the cut that best separates the two
+    samples (:func:`equal_error_threshold`). Pages in different languages share few words,
+    so pairs across languages get their own threshold, from their own samples.
+    """
+    n_pages = tfidf.shape[0]
+    langs_array = np.array(langs if langs is not None else ["und"] * n_pages, dtype=object)
+    if n_pages < MIN_PAGES_FOR_CALIBRATION or tfidf.shape[1] == 0:
+        return Calibration(FALLBACK_THRESHOLD, FALLBACK_THRESHOLD, "fallback")
+    rng = np.random.default_rng(random_state)
+    pages = np.arange(n_pages)
+    if n_pages > CALIBRATION_PAGES:
+        pages = np.sort(rng.choice(n_pages, CALIBRATION_PAGES, replace=False))
+    samples = _pair_samples(tfidf, lsa, langs_array, pages, rng)
+    thresholds = {
+        regime: equal_error_threshold(related, unrelated)
+        if min(len(related), len(unrelated)) >= MIN_CALIBRATION_PAIRS
+        else None
+        for regime, (related, unrelated) in samples.items()
+    }
+    if thresholds["same"] is None:
+        return Calibration(FALLBACK_THRESHOLD, FALLBACK_THRESHOLD, "fallback")
+    related, unrelated = samples["same"]
+    return Calibration(
+        threshold=thresholds["same"],
+        cross_language_threshold=thresholds["cross"] or thresholds["same"],
+        method="site",
+        related_median=float(np.median(related)),
+        unrelated_median=float(np.median(unrelated)),
+    )
+
+
+# ----------------------------------------------------------------------------- build
+
+
+def build_topic_model(
+    docs: pd.DataFrame, n_topics: int | None = None, random_state: int = 0
+) -> TopicModel:
+    """Fit the site's topic model on :func:`analysis.text.page_documents` output.
+
+    ``n_topics`` fixes the number of clusters; by default it is chosen by silhouette.
+    """
+    docs = docs.drop_duplicates("url").reset_index(drop=True)
+    pair_lists = [_document_pairs(row) for row in docs.to_dict("records")]
+    vectorizer, tfidf = _fit_tfidf([[t for t, _ in pairs] for pairs in pair_lists])
+    svd, lsa = _fit_lsa(tfidf, random_state) if tfidf.shape[1] else (None, np.zeros((len(docs), 0)))
+    terms = vectorizer.get_feature_names_out() if vectorizer else np.array([], dtype=object)
+    display = display_map(pair_lists)
+    labels = (
+        _cluster_by_language(
+            _cluster_vectors(tfidf, lsa),
+            tfidf,
+            list(docs["lang"].astype(str)),
+            n_topics,
+            random_state,
+        )
+        if tfidf.shape[1]
+        else np.zeros(len(docs), dtype=int)
+    )
+    term_ids = _cluster_term_ids(tfidf, labels)
+    cluster_terms = tuple(tuple(display.get(terms[i], terms[i]) for i in ids) for ids in term_ids)
+    return TopicModel(
+        urls=tuple(docs["url"]),
+        langs=tuple(docs["lang"].astype(str)),
+        titles=tuple(_titles(docs)),
+        index={url: i for i, url in enumerate(docs["url"])},
+        vectorizer=vectorizer,
+        tfidf=tfidf,
+        svd=svd,
+        lsa=lsa,
+        terms=terms,
+        doc_freq=np.bincount(tfidf.indices, minlength=tfidf.shape[1]),
+        display=display,
+        labels=labels,
+        cluster_names=_cluster_names(cluster_terms),
+        cluster_terms=cluster_terms,
+        calibration=calibrate(tfidf, lsa, list(docs["lang"].astype(str)), random_state),
+    )
+
+
+def _titles(docs: pd.DataFrame) -> list[str]:
+    parts = [docs[c].fillna("").astype(str) if c in docs else "" for c in ("title", "h1")]
+    return list(parts[0] + "\n" + parts[1]) if len(docs) else []
+
+
+def _cluster_names(cluster_terms: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """'a / b / c' from each cluster's top terms; one more term while two names collide."""
+    names: list[str] = []
+    for terms in cluster_terms:
+        size = LABEL_TERMS
+        name = " / ".join(terms[:size]) or "(no content)"
+        while name in names and size < len(terms):
+            size += 1
+            name = " / ".join(terms[:size])
+        names.append(name)
+    return tuple(names)
+
+
+# ---------------------------------------------------------------------------- topics
+
+
+def top_terms(model: TopicModel, row: int, count: int = TOP_TERMS) -> list[str]:
+    """The page's highest-weighted terms as readable words.
+
+    Terms the page shares with at least one other page come first: a word found on one page
+    only (often a title word such as "understanding") names no topic.
+    """
+    start, end = model.tfidf.indptr[row], model.tfidf.indptr[row + 1]
+    cols, weights = model.tfidf.indices[start:end], model.tfidf.data[start:end]
+    unique_to_page = model.doc_freq[cols] < 2
+    order = np.lexsort((cols, -weights, unique_to_page))[:count]
+    return [model.display.get(model.terms[c], model.terms[c]) for c in cols[order]]
+
+
+def page_topics(model: TopicModel) -> pd.DataFrame:
+    """One row per page: url, lang, topic_id, topic (cluster label), top_terms."""
+    return pd.DataFrame(
+        {
+            "url": list(model.urls),
+            "lang": list(model.langs),
+            "topic_id": model.labels.astype(int),
+            "topic": [model.cluster_names[c] for c in model.labels],
+            "top_terms": [", ".join(top_terms(model, i)) for i in range(model.size)],
+        }
+    )
+
+
+def clusters(model: TopicModel) -> pd.DataFrame:
+    """One row per topic cluster: topic_id, topic, size, terms."""
+    sizes = np.bincount(model.labels, minlength=len(model.cluster_names))
+    return pd.DataFrame(
+        {
+            "topic_id": range(len(model.cluster_names)),
+            "topic": list(model.cluster_names),
+            "size": sizes.astype(int),
+            "terms": [", ".join(terms) for terms in model.cluster_terms],
+        }
+    )
+
+
+# -------------------------------------------------------------------------- links
+
+
+def _rows_of(model: TopicModel, urls: pd.Series) -> np.ndarray:
+    return np.array([model.index.get(u, -1) if isinstance(u, str) else -1 for u in urls], int)
+
+
+def off_topic_mask(
+    model: TopicModel,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    sims: np.ndarray,
+    threshold: float | None = None,
+) -> np.ndarray:
+    """True where page cols[i] is off-topic for page rows[i].
+
+    With ``threshold`` given: similarity below it. Otherwise the site calibration: for pages
+    in the same language, below the calibrated threshold *and* in another topic cluster, or
+    below the calibration's ``strong_threshold`` whatever the clusters; for pages in
+    different languages, below the cross-language threshold. A page is never off-topic for
+    itself.
+    """
+    if threshold is not None:
+        off = sims < threshold
+    else:
+        languages = np.array(model.langs, dtype=object)
+        same_language = languages[rows] == languages[cols]
+        limit = model.calibration.thresholds(same_language)
+        other_cluster = model.labels[rows] != model.labels[cols]
+        clustered = ((sims < limit) & other_cluster) | (sims < model.calibration.strong_threshold)
+        # Clusters are made per language, so across languages only the similarity counts.
+        off = np.where(same_language, clustered, sims < limit)
+    return off & (rows != cols)
+
+
+def _shared_terms(model: TopicModel, rows: np.ndarray, cols: np.ndarray) -> list[list[str]]:
+    """Per pair, the terms contributing most to the two pages' TF-IDF cosine."""
+    if len(rows) == 0 or model.tfidf.shape[1] == 0:
+        return [[] for _ in rows]
+    products = sparse.csr_matrix(model.tfidf[rows].multiply(model.tfidf[cols]))
+    shared = []
+    for i in range(products.shape[0]):
+        start, end = products.indptr[i], products.indptr[i + 1]
+        cols_i, weights = products.indices[start:end], products.data[start:end]
+        order = np.lexsort((cols_i, -weights))[:LABEL_TERMS]
+        shared.append([model.display.get(model.terms[c], model.terms[c]) for c in cols_i[order]])
+    return shared
+
+
+def _explanations(
+    model: TopicModel,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    sims: np.ndarray,
+    off: np.ndarray,
+    threshold: float | None,
+) -> list[str]:
+    page_terms: dict[int, str] = {}
+
+    def terms_of(row: int) -> str:
+        if row not in page_terms:
+            page_terms[row] = ", ".join(top_terms(model, row, LABEL_TERMS)) or "(no content)"
+        return page_terms[row]
+
+    limit = threshold if threshold is not None else model.calibration.threshold
+    texts = []
+    for row, col, sim, is_off, shared in zip(
+        rows, cols, sims, off, _shared_terms(model, rows, cols), strict=True
+    ):
+        text = (
+            f"source topic: {terms_of(row)}; target topic: {terms_of(col)}; "
+            f"shared terms: {', '.join(shared) or 'none'}"
+        )
+        if is_off:
+            text += f"; relevance {sim:.2f} below {limit:.2f}"
+            if model.labels[row] != model.labels[col]:
+                text += (
+                    f" and different topics ({model.cluster_names[model.labels[row]]}"
+                    f" vs {model.cluster_names[model.labels[col]]})"
+                )
+        texts.append(text)
+    return texts
+
+
+def _suggestions(
+    model: TopicModel,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    off: np.ndarray,
+    threshold: float | None,
+) -> dict[int, list[str]]:
+    """source row -> up to SUGGESTIONS URLs most similar to it that are on-topic for it,
+    excluding the source and the targets it links to off-topic."""
+    bad_targets: dict[int, set[int]] = {}
+    for row, col in zip(rows[off], cols[off], strict=True):
+        bad_targets.setdefault(int(row), set()).add(int(col))
+    sources = np.array(sorted(bad_targets), dtype=int)
+    everyone = np.arange(model.size)
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(sources):
+        sims = _similarity_rows(model.tfidf, model.lsa, chunk)
+        for source, row_sims in zip(chunk, sims, strict=True):
+            rejected = off_topic_mask(
+                model, np.full(model.size, source), everyone, row_sims, threshold
+            )
+            rejected[[source, *bad_targets[int(source)]]] = True
+            found[int(source)] = [model.urls[i] for i in _best(row_sims, ~rejected)]
+    return found
+
+
+def _best(sims: np.ndarray, allowed: np.ndarray, count: int = SUGGESTIONS) -> np.ndarray:
+    """Indices of the ``count`` highest allowed similarities, best first (ties: lower index),
+    without sorting the whole row."""
+    candidates = np.flatnonzero(allowed)
+    if len(candidates) > count:
+        top = np.argpartition(-sims[candidates], count - 1)[:count]
+        threshold = sims[candidates[top]].min()
+        candidates = candidates[sims[candidates] >= threshold]  # keep ties for a stable order
+    order = np.lexsort((candidates, -sims[candidates]))
+    return candidates[order][:count]
+
+
+def _anchor_relevance(
+    model: TopicModel, links: pd.DataFrame, rows: np.ndarray, cols: np.ndarray
+) -> pd.Series:
+    """Cosine of the link's anchor + context sentence with the target page (in the site's
+    TF-IDF space): does the wording around the link describe the page it leads to?"""
+    result = pd.Series(pd.NA, index=links.index, dtype="Float64")
+    if model.vectorizer is None:
+        return result
+    anchors = links.get("anchor", pd.Series("", index=links.index)).fillna("").astype(str)
+    contexts = links.get("context", pd.Series("", index=links.index)).fillna("").astype(str)
+    known = np.flatnonzero((rows >= 0) & (cols >= 0))
+    if len(known) == 0:
+        return result
+    tokens = [
+        [t for t, _ in analyse(f"{anchors.iat[i]}\n{contexts.iat[i]}", model.langs[rows[i]])]
+        for i in known
+    ]
+    vectors = model.vectorizer.transform(tokens)
+    cosines = np.asarray(vectors.multiply(model.tfidf[cols[known]]).sum(axis=1)).ravel()
+    result.iloc[known] = np.clip(cosines, 0.0, 1.0)
+    return result
+
+
+def link_relevance(
+    model: TopicModel, links: pd.DataFrame, threshold: float | None = None
+) -> pd.DataFrame:
+    """``links`` (source, target, optional anchor/context) plus relevance, off_topic, why,
+    suggested_targets and anchor_relevance.
+
+    Rows whose source or target is not a page of the model get relevance <NA>, off_topic
+    False and empty why / suggested_targets. ``threshold`` replaces the site calibration.
+    """
+    out = links.copy()
+    rows, cols = _rows_of(model, out["source"]), _rows_of(model, out["target"])
+    known = (rows >= 0) & (cols >= 0)
+    pairs, inverse = np.unique(
+        np.stack([rows[known], cols[known]], axis=1), axis=0, return_inverse=True
+    )
+    pairs = pairs.reshape(-1, 2)
+    inverse = np.asarray(inverse).ravel()
+    pair_rows, pair_cols = pairs[:, 0], pairs[:, 1]
+    sims = _pair_similarity(model.tfidf, model.lsa, pair_rows, pair_cols)
+    off = off_topic_mask(model, pair_rows, pair_cols, sims, threshold)
+    why = np.array(_explanations(model, pair_rows, pair_cols, sims, off, threshold), dtype=object)
+    suggested = _suggestions(model, pair_rows, pair_cols, off, threshold)
+    pair_suggestions = np.array(
+        [
+            " | ".join(suggested.get(int(r), [])) if o else ""
+            for r, o in zip(pair_rows, off, strict=True)
+        ],
+        dtype=object,
+    )
+    relevance = np.full(len(out), np.nan)
+    relevance[known] = sims[inverse]
+    out["relevance"] = pd.array(np.round(relevance, 4), dtype="Float64")
+    out.loc[~known, "relevance"] = pd.NA
+    off_topic = np.zeros(len(out), dtype=bool)
+    off_topic[known] = off[inverse]
+    out["off_topic"] = off_topic
+    out["why"] = _scatter(why, inverse, known)
+    out["suggested_targets"] = _scatter(pair_suggestions, inverse, known)
+    out["anchor_relevance"] = _anchor_relevance(model, out, rows, cols).round(4)
+    return out
+
+
+def _scatter(pair_values: np.ndarray, inverse: np.ndarray, known: np.ndarray) -> pd.Series:
+    values = np.full(len(known), "", dtype=object)
+    values[known] = pair_values[inverse] if len(inverse) else []
+    return pd.Series(values, dtype="string")

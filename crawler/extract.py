@@ -1,0 +1,775 @@
+"""Everything linkaudit reads from one HTML document, in one parse and one tree walk.
+
+:func:`extract_page` is pure: bytes (or text) and the page URL in, a
+:class:`~crawler.items.PageExtract` out, no Scrapy involved. It never raises on bad
+markup; a document that cannot be parsed at all yields an empty ``PageExtract``.
+
+The walk keeps, for every element, where it sits on the page (``content``, ``nav``,
+``header``, ``footer`` or ``aside``), whether it is part of the main content, and
+whether it is hidden. Text is gathered into *blocks* the way a browser lays it out:
+each block-level element (p, li, td, div...) starts a new block, inline elements add
+to the current one. Blocks give link paragraphs and context sentences, and the main
+blocks, split at headings, give the sections. See ``docs/extraction.md``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import filterfalse
+
+from bs4.dammit import EncodingDetector, UnicodeDammit
+from lxml import etree
+
+from crawler.items import Heading, Link, PageExtract, Section
+from crawler.urls import DEFAULT_STRIP_PARAMS, normalize_url
+
+CONTEXT_CAP = 300  # characters of a link's context sentence
+PARAGRAPH_CAP = 1000  # characters of a link's paragraph
+
+CONTENT, NAV, HEADER, FOOTER, ASIDE = "content", "nav", "header", "footer", "aside"
+
+HEADING_LEVELS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "caption", "center", "dd",
+        "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",
+        "form", "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol",
+        "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
+        "ul", *HEADING_LEVELS,
+    }
+)  # fmt: skip
+# Subtrees whose text is never page text (code, fallbacks, embedded documents, widgets).
+SKIPPED_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas",
+     "select", "textarea", "title"}
+)  # fmt: skip
+# Class and id names are only trusted on containers; these never count as boilerplate.
+UNCLASSIFIED_TAGS = frozenset({"html", "body", "main", "article", "hgroup", *HEADING_LEVELS})
+# Inside these, <header> and <footer> belong to the enclosing piece of content.
+SCOPING_TAGS = frozenset({"article", "main", "aside", "nav"})
+
+ELEMENT_POSITIONS = {"nav": NAV, "aside": ASIDE, "header": HEADER, "footer": FOOTER}
+ROLE_POSITIONS = {
+    "navigation": NAV,
+    "banner": HEADER,
+    "contentinfo": FOOTER,
+    "complementary": ASIDE,
+}
+# Class/id words that mark boilerplate when they are the first or last word of a name
+# ("main-navigation", "sidebar-left", "widget_text").
+EDGE_WORDS = {
+    **dict.fromkeys(
+        ("nav", "navbar", "navigation", "menu", "menubar", "breadcrumb", "breadcrumbs",
+         "pagination", "pager", "topnav", "subnav"),
+        NAV,
+    ),
+    **dict.fromkeys(
+        ("sidebar", "widget", "widgets", "aside", "related", "relatedposts"), ASIDE
+    ),
+    "masthead": HEADER,
+    "colophon": FOOTER,
+}  # fmt: skip
+# "header"/"footer" only lead a name: "card-header" or "entry-footer" are content.
+LEADING_WORDS = {"header": HEADER, "topbar": HEADER, "footer": FOOTER}
+EXACT_NAMES = {
+    "site-header": HEADER, "global-header": HEADER, "main-header": HEADER, "top-bar": HEADER,
+    "site-footer": FOOTER, "global-footer": FOOTER, "main-footer": FOOTER, "page-footer": FOOTER,
+}  # fmt: skip
+# State modifiers: "has-sidebar" describes a layout, it is not the sidebar.
+MODIFIER_WORDS = frozenset({"has", "no", "with", "without", "is", "show", "hide"})
+
+# Elements that change the frame even without attributes.
+_FRAMING_TAGS = frozenset(ELEMENT_POSITIONS) | SCOPING_TAGS
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# Letters or digits, hyphenated compounds as one word; an apostrophe splits (l'acide = 2).
+_WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:-[^\W_]+)*")
+# End of a sentence: terminal punctuation, closing quotes (French « ... » included), then
+# a space and a capital letter (possibly after an opening quote).
+_SENTENCE_END = re.compile(r"[.!?…]+(?:\s?[»”\"’')\]])*(?=\s+(?:[«\"“(\[]\s?)?[A-ZÀ-ÖØ-ÞŒ])")
+_TERMINATORS = ".!?…"
+_EDGE_PUNCTUATION = ".,;:!?…«»“”\"'’()[]{}<>—–-/*•·"
+_ENCODING_ALIASES = {
+    # WHATWG: these labels mean windows-1252, which decodes the 0x80-0x9F range.
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",
+    "us-ascii": "cp1252",
+}
+# Single-byte code pages for Latin scripts (Python codec names).
+_LATIN_CODECS = frozenset(
+    {"cp1250", "cp1252", "cp1254", "cp1257", "iso8859-1", "iso8859-2", "iso8859-3", "iso8859-4",
+     "iso8859-9", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16",
+     "mac-roman", "mac-latin2", "cp437", "cp850", "cp852", "ascii"}
+)  # fmt: skip
+_thread_state = threading.local()
+
+
+def extract_page(
+    body: bytes | str,
+    url: str,
+    encoding: str | None = None,
+    strip_params: Sequence[str] = DEFAULT_STRIP_PARAMS,
+) -> PageExtract:
+    """Extract title, metadata, headings, sections and links of one HTML document.
+
+    ``body`` is the raw response body (decoded with ``encoding`` when given, otherwise
+    from its byte-order mark, ``<meta charset>``, or detection) or already decoded text.
+    ``url`` is the page's own URL, against which (or its ``<base href>``) links resolve.
+    """
+    root = parse_html(body, encoding)
+    if root is None:
+        return PageExtract()
+    walk = _PageWalk(root)
+    walk.run()
+    return _build_extract(walk, url, tuple(strip_params))
+
+
+def decode_html(body: bytes, encoding: str | None = None) -> str:
+    """Decode an HTML body: byte-order mark, then ``encoding``, then the document's own
+    declaration, then UTF-8 if it fits, then detection. Undecodable bytes become U+FFFD."""
+    data, bom_encoding = EncodingDetector.strip_byte_order_mark(body)
+    if bom_encoding:
+        return data.decode(bom_encoding, errors="replace")
+    for candidate in (encoding, _declared_encoding(data)):
+        codec = _codec(candidate)
+        if codec:
+            return data.decode(codec, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    return data.decode(_detected_codec(data), errors="replace")
+
+
+def parse_html(body: bytes | str, encoding: str | None = None) -> etree._Element | None:
+    """Parse a document with lxml's HTML parser; None if there is nothing to parse."""
+    text = decode_html(body, encoding) if isinstance(body, bytes) else body
+    # Re-encoded as UTF-8 so that a stale <?xml encoding=...?> or <meta charset> in the
+    # text cannot make libxml2 decode it a second time.
+    data = text.encode("utf-8", errors="replace")
+    try:
+        return etree.fromstring(data, _html_parser())
+    except (etree.LxmlError, ValueError):
+        return None
+
+
+def collapse_whitespace(text: str | None) -> str:
+    """Runs of whitespace (non-breaking spaces included) to one space, ends stripped."""
+    return " ".join(text.split()) if text else ""  # str.split: much faster than re.sub
+
+
+def count_words(text: str) -> int:
+    """Number of words: letter/digit runs, hyphenated compounds as one, ``l'acide`` as two."""
+    return _count_tokens(text.split())
+
+
+def _count_tokens(tokens: list[str]) -> int:
+    # Same answer as counting _WORD matches, without running the regex on every token:
+    # alphabetic tokens, bare or once edge punctuation is trimmed, are one word each.
+    others = list(filterfalse(str.isalpha, tokens))
+    trimmed = [token.strip(_EDGE_PUNCTUATION) for token in others]
+    rest = " ".join(filterfalse(str.isalpha, trimmed))
+    alphabetic = len(tokens) - len(others) + sum(map(str.isalpha, trimmed))
+    return alphabetic + len(_WORD.findall(rest))
+
+
+def sentence_around(text: str, start: int, end: int, cap: int = CONTEXT_CAP) -> str:
+    """The sentence(s) of ``text`` holding ``text[start:end]``, at most ``cap`` characters.
+
+    A sentence ends at ``.``, ``!``, ``?`` or ``…`` (plus closing quotes or ``»``)
+    followed by a space and a capital letter. An empty span gives the whole text
+    (capped from its beginning).
+    """
+    if start >= end:
+        return _window(text, 0, 0, cap)
+    # Boundaries further than ``cap`` from the anchor cannot show in the result.
+    low, high = max(start - cap, 0), min(end + cap, len(text))
+    around = text[low:high]
+    marks = [mark for mark in _TERMINATORS if mark in around]
+    first = _sentence_start(text, start, low, marks)
+    stop = _sentence_stop(text, end, high, marks)
+    sentence = text[first:stop]
+    lead = len(sentence) - len(sentence.lstrip())
+    return _window(sentence.strip(), start - first - lead, end - first - lead, cap)
+
+
+def _sentence_start(text: str, start: int, low: int, marks: list[str]) -> int:
+    # Walks back over terminators with str.rfind: far cheaper than a regex scan.
+    limit = start
+    while marks:
+        found = -1
+        for mark in marks:
+            found = max(found, text.rfind(mark, low, limit))
+        if found < 0:
+            break
+        while found > low and text[found - 1] in _TERMINATORS:
+            found -= 1
+        boundary = _SENTENCE_END.match(text, found)
+        if boundary and boundary.end() <= start:
+            return boundary.end()
+        limit = found
+    return low
+
+
+def _sentence_stop(text: str, end: int, high: int, marks: list[str]) -> int:
+    origin = max(end - 1, 0)  # the anchor's own final "." may end the sentence
+    while marks:
+        hits = [hit for mark in marks if (hit := text.find(mark, origin, high)) >= 0]
+        if not hits:
+            break
+        found = min(hits)
+        boundary = _SENTENCE_END.match(text, found)
+        if boundary and boundary.end() >= end:
+            return boundary.end()
+        origin = (boundary.end() if boundary else found) + 1
+    return high
+
+
+def _window(text: str, start: int, end: int, cap: int) -> str:
+    """At most ``cap`` characters of ``text`` centred on ``[start, end)``, cut between words."""
+    if len(text) <= cap:
+        return text
+    centre = (max(start, 0) + max(end, 0)) // 2
+    low = max(0, min(centre - cap // 2, len(text) - cap))
+    high = low + cap
+    window = text[low:high]
+    if low > 0 and " " in window:
+        window = window[window.index(" ") + 1 :]
+    if high < len(text) and " " in window:
+        window = window[: window.rindex(" ")]
+    return window.strip()
+
+
+def _html_parser() -> etree.HTMLParser:
+    """One parser per thread: lxml parsers must not be shared between threads."""
+    parser = getattr(_thread_state, "parser", None)
+    if parser is None:
+        parser = etree.HTMLParser(
+            encoding="utf-8",
+            remove_comments=True,
+            remove_pis=True,
+            no_network=True,
+            huge_tree=True,  # keep content nested deeper than 256 levels (unclosed tags)
+        )
+        _thread_state.parser = parser
+    return parser
+
+
+def _detected_codec(data: bytes) -> str:
+    """Guess for undeclared 8-bit text: windows-1252 unless detection finds another script.
+
+    Statistical detectors confuse the Latin code pages with one another on short texts
+    (French read as cp1250 turns "è" into "č"); they are reliable about the script.
+    """
+    dammit = UnicodeDammit(data, is_html=True, exclude_encodings=["utf-8"])
+    detected = _codec(dammit.original_encoding)
+    if detected is None or detected in _LATIN_CODECS:
+        return "cp1252"
+    return detected
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    return EncodingDetector.find_declared_encoding(data, is_html=True)
+
+
+def _codec(label: str | None) -> str | None:
+    """Python codec for an encoding label, or None if unknown."""
+    if not label:
+        return None
+    label = label.strip().lower()
+    if label.startswith(("utf-16", "utf-32", "utf16", "utf32")):
+        # Without a byte-order mark such a declaration cannot be true (HTML standard).
+        return "utf-8"
+    label = _ENCODING_ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+# --- the walk -----------------------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class _Frame:
+    """Where an element's subtree sits. Shared by children until something changes."""
+
+    position: str = CONTENT
+    in_region: bool = True  # inside the main region (<main>, the articles, or the body)
+    hidden: bool = False
+    scoped: bool = False  # inside article/main/aside/nav: <header>/<footer> are not the site's
+
+    @property
+    def in_main(self) -> bool:
+        return self.in_region and self.position == CONTENT and not self.hidden
+
+
+@dataclass(slots=True)
+class _Collector:
+    """Text gathered inside one element (a link's anchor, a heading's text)."""
+
+    visible_only: bool  # opened in visible content: ignore hidden descendants
+    parts: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _LinkDraft(_Collector):
+    href: str = ""
+    rel: str = ""
+    position: str = CONTENT
+    aria_label: str = ""
+    image_alts: list[str] = field(default_factory=list)
+    has_image: bool = False
+    block: _Block | None = None
+    start: int = 0  # index in block.parts where the anchor begins
+    end: int | None = None  # index where it ends; None while open or if it left the block
+    crossed_blocks: bool = False
+    context: str = ""
+    paragraph: str = ""
+
+
+@dataclass(slots=True)
+class _HeadingDraft(_Collector):
+    level: int = 1
+    in_main: bool = False
+    section: _SectionDraft | None = None  # the section this heading opens (main content only)
+
+
+class _Block:
+    """Text of one block-level box, and the links that start in it."""
+
+    __slots__ = ("in_main", "in_heading", "parts", "links")
+
+    def __init__(self, in_main: bool = False, in_heading: bool = False) -> None:
+        self.in_main = in_main
+        self.in_heading = in_heading
+        self.parts: list[str] = []
+        self.links: list[_LinkDraft] = []
+
+
+@dataclass(slots=True)
+class _SectionDraft:
+    level: int
+    heading: str = ""
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _HeadData:
+    """What <head>-type elements declare (they may also turn up in a malformed body)."""
+
+    title: str | None = None
+    description: str | None = None
+    robots: list[str] = field(default_factory=list)
+    canonical: str | None = None
+    base: str | None = None
+    hreflang: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _PageWalk:
+    """One pass over the tree, start and end events, no recursion (deep pages are safe)."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        self.head = _HeadData()
+        self.main_roots, self.protected = _main_region(root)
+        self.frames = [_Frame(in_region=not self.main_roots)]
+        self.collectors: list[_Collector] = []
+        self.open_links: list[_LinkDraft | None] = []
+        self.open_headings: list[_HeadingDraft] = []  # h1-h6 elements not yet closed
+        self.active_heading: _HeadingDraft | None = None  # the one gathering text
+        self.heading_drafts: list[_HeadingDraft] = []  # document order
+        self.links: list[_LinkDraft] = []
+        self.headings: list[Heading] = []  # filled when the walk ends
+        self.sections = [_SectionDraft(level=0)]
+        self.main_blocks: list[str] = []
+        self.block = _Block(in_main=False, in_heading=False)
+
+    def run(self) -> None:
+        walker = etree.iterwalk(self.root, events=("start", "end"))
+        for event, element in walker:
+            if event == "start":
+                if self._start(element):
+                    walker.skip_subtree()
+            else:
+                self._end(element)
+        self._flush_block()
+        self.headings = [self._finish_heading(o, d) for o, d in enumerate(self.heading_drafts)]
+
+    # -- events
+
+    def _start(self, element: etree._Element) -> bool:
+        """Handle an opening tag; True when its subtree must be skipped."""
+        tag = element.tag
+        frames = self.frames
+        if not isinstance(tag, str) or tag in SKIPPED_TAGS:
+            frames.append(frames[-1])
+            if tag == "title" and self.head.title is None:
+                self.head.title = collapse_whitespace(element.text)
+            return True
+        if tag in ("meta", "link", "base"):
+            _read_head_element(element, tag, self.head)
+        frame = frames[-1]
+        if tag in _FRAMING_TAGS or element.keys():  # most elements change nothing
+            frame = self._frame_for(element, tag, frame)
+        frames.append(frame)
+        is_block = tag in BLOCK_TAGS
+        if is_block:
+            self._flush_block()
+            level = HEADING_LEVELS.get(tag)
+            if level:
+                self._open_heading(level, frame)
+            self._new_block(frame)
+        if tag == "a":
+            self._open_link(element, frame)
+        elif tag == "img":
+            self._note_image(element)
+        elif tag == "br":
+            self._add_text(" ", frame)
+        text = element.text
+        if text and (self.block.parts or self.collectors or not text.isspace()):
+            self._add_text(text, frame)
+        return False
+
+    def _end(self, element: etree._Element) -> None:
+        tag = element.tag
+        is_block = tag in BLOCK_TAGS
+        if is_block:
+            self._flush_block()
+            if tag in HEADING_LEVELS:
+                self._close_heading()
+        if tag == "a":
+            self._close_link()
+        self.frames.pop()
+        frame = self.frames[-1]
+        if is_block:
+            self._new_block(frame)
+        tail = element.tail
+        # Whitespace before any text of the block would be trimmed anyway.
+        if tail and (self.block.parts or self.collectors or not tail.isspace()):
+            self._add_text(tail, frame)
+
+    # -- state
+
+    def _frame_for(self, element: etree._Element, tag: str, parent: _Frame) -> _Frame:
+        is_main_root = element in self.main_roots
+        position = _classify(element, tag, parent.scoped, element in self.protected)
+        hidden = parent.hidden or _is_hidden(element)
+        scoped = parent.scoped or is_main_root or tag in SCOPING_TAGS
+        in_region = parent.in_region or is_main_root
+        frame = _Frame(position or parent.position, in_region, hidden, scoped)
+        return parent if frame == parent else frame
+
+    def _add_text(self, text: str, frame: _Frame) -> None:
+        for collector in self.collectors:
+            if not (collector.visible_only and frame.hidden):
+                collector.parts.append(text)
+        if not frame.hidden:
+            self.block.parts.append(text)
+
+    # -- blocks and sections
+
+    def _new_block(self, frame: _Frame) -> None:
+        # The flushed block is reused unless links still refer to it.
+        block = self.block
+        block.in_main = frame.in_main
+        block.in_heading = self.active_heading is not None
+
+    def _flush_block(self) -> None:
+        if self.collectors:  # a block boundary inside an anchor separates words
+            for collector in self.collectors:
+                collector.parts.append(" ")
+        block = self.block
+        if not block.parts and not block.links:
+            return
+        text = collapse_whitespace("".join(block.parts))
+        if block.links:
+            search_from = 0
+            for draft in block.links:
+                search_from = _place_link(draft, text, block.parts, search_from)
+            self.block = _Block()
+        else:
+            block.parts = []
+        if text and block.in_main:
+            self.main_blocks.append(text)
+            if not block.in_heading:
+                self.sections[-1].texts.append(text)
+
+    # -- headings
+
+    def _open_heading(self, level: int, frame: _Frame) -> None:
+        # A heading opened inside another one ends it, as in browsers: libxml2 nests
+        # "<h2>Title<h3>Sub</h3>" where the HTML standard closes the h2.
+        self._deactivate_heading()
+        draft = _HeadingDraft(visible_only=not frame.hidden, level=level, in_main=frame.in_main)
+        self.open_headings.append(draft)
+        self.heading_drafts.append(draft)
+        self.active_heading = draft
+        self.collectors.append(draft)
+        if draft.in_main:
+            draft.section = _SectionDraft(level=level)
+            self.sections.append(draft.section)
+
+    def _close_heading(self) -> None:
+        if self.open_headings and self.open_headings.pop() is self.active_heading:
+            self._deactivate_heading()
+
+    def _deactivate_heading(self) -> None:
+        if self.active_heading is not None:
+            self.collectors.remove(self.active_heading)
+            self.active_heading = None
+
+    @staticmethod
+    def _finish_heading(order: int, draft: _HeadingDraft) -> Heading:
+        text = collapse_whitespace("".join(draft.parts))
+        if draft.section is not None:
+            draft.section.heading = text
+        return Heading(order, draft.level, text, draft.in_main)
+
+    # -- links
+
+    def _open_link(self, element: etree._Element, frame: _Frame) -> None:
+        href = element.get("href")
+        if href is None:  # a named anchor, not a link
+            self.open_links.append(None)
+            return
+        draft = _LinkDraft(
+            visible_only=not frame.hidden,
+            href=href,
+            rel=element.get("rel") or "",
+            position=frame.position,
+            aria_label=collapse_whitespace(element.get("aria-label")),
+            block=self.block,
+            start=len(self.block.parts),
+        )
+        self.block.links.append(draft)
+        self.links.append(draft)
+        self.open_links.append(draft)
+        self.collectors.append(draft)
+
+    def _close_link(self) -> None:
+        draft = self.open_links.pop() if self.open_links else None
+        if draft is None:
+            return
+        self.collectors.remove(draft)
+        if draft.block is self.block:
+            draft.end = len(self.block.parts)
+        else:
+            draft.crossed_blocks = True
+        draft.block = None
+
+    def _note_image(self, element: etree._Element) -> None:
+        for draft in self.open_links:
+            if draft is not None:
+                draft.has_image = True
+                alt = collapse_whitespace(element.get("alt"))
+                if alt:
+                    draft.image_alts.append(alt)
+
+
+def _main_region(root: etree._Element) -> tuple[set, set]:
+    """The elements holding the main content, and all their ancestors.
+
+    ``<main>`` (or ``role=main``) wins; failing that, the outermost ``<article>``
+    elements outside boilerplate. No region at all means: the body minus boilerplate.
+    Ancestors are returned so that a wrapper such as ``div.content-sidebar-wrap`` around
+    the main content is never mistaken for boilerplate by its class name.
+    """
+    roots = root.xpath("//main | //*[@role='main']")
+    if not roots:
+        roots = [
+            article
+            for article in root.iter("article")
+            if not any(
+                ancestor.tag == "article" or _classify(ancestor, ancestor.tag, False, False)
+                for ancestor in article.iterancestors()
+            )
+        ]
+    protected = set(roots)
+    for element in roots:
+        protected.update(element.iterancestors())
+    return set(roots), protected
+
+
+def _classify(element: etree._Element, tag: str, scoped: bool, protected: bool) -> str | None:
+    """The boilerplate position an element itself declares, or None for none/content."""
+    by_tag = ELEMENT_POSITIONS.get(tag)
+    if by_tag and not (scoped and by_tag in (HEADER, FOOTER)):
+        return by_tag
+    role = element.get("role")
+    if role:
+        by_role = ROLE_POSITIONS.get(role.strip().lower())
+        if by_role:
+            return by_role
+    if protected or tag not in BLOCK_TAGS or tag in UNCLASSIFIED_TAGS:
+        return None
+    names = element.get("class") or ""
+    element_id = element.get("id")
+    if element_id:
+        names = f"{names} {element_id}"
+    return _position_from_names(names, scoped) if names else None
+
+
+@lru_cache(maxsize=4096)
+def _position_from_names(names: str, scoped: bool) -> str | None:
+    for name in names.lower().replace("_", "-").split():
+        position = _position_from_name(name)
+        if position and not (scoped and position in (HEADER, FOOTER)):
+            return position
+    return None
+
+
+def _position_from_name(name: str) -> str | None:
+    exact = EXACT_NAMES.get(name)
+    if exact:
+        return exact
+    words = name.split("-")
+    first, last = words[0], words[-1]
+    if first in MODIFIER_WORDS:
+        return None
+    return EDGE_WORDS.get(first) or EDGE_WORDS.get(last) or LEADING_WORDS.get(first)
+
+
+def _is_hidden(element: etree._Element) -> bool:
+    if element.get("hidden") is not None:
+        return True
+    if (element.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    style = element.get("style")
+    return bool(style and _HIDDEN_STYLE.search(style))
+
+
+def _read_head_element(element: etree._Element, tag: str, head: _HeadData) -> None:
+    if tag == "meta":
+        name = (element.get("name") or "").strip().lower()
+        content = element.get("content")
+        if content is None:
+            return
+        if name == "description" and head.description is None:
+            head.description = collapse_whitespace(content)
+        elif name in ("robots", "googlebot"):
+            head.robots.append(collapse_whitespace(content))
+    elif tag == "link":
+        rel = (element.get("rel") or "").lower().split()
+        href = element.get("href")
+        if href is None:
+            return
+        if "canonical" in rel and head.canonical is None:
+            head.canonical = href
+        elif "alternate" in rel and element.get("hreflang"):
+            head.hreflang.append((element.get("hreflang", "").strip(), href))
+    elif head.base is None and element.get("href") is not None:
+        head.base = element.get("href")
+
+
+def _place_link(draft: _LinkDraft, text: str, parts: list[str], search_from: int) -> int:
+    """Set a link's paragraph and context from its block's collapsed ``text``.
+
+    Links of a block are placed in order, each searched for after the previous one;
+    returns where this anchor ends in ``text``.
+    """
+    end = draft.end if draft.end is not None else len(parts)
+    anchor = collapse_whitespace("".join(parts[draft.start : end]))
+    start_at = text.find(anchor, search_from) if anchor else -1
+    if start_at >= 0 and text.find(anchor, start_at + 1) >= 0:
+        # The anchor's words occur more than once: count what precedes the link instead.
+        preceding = len(collapse_whitespace("".join(parts[: draft.start])))
+        start_at = text.find(anchor, max(preceding, search_from))
+    if start_at < 0:
+        start_at = end_at = search_from
+    else:
+        end_at = start_at + len(anchor)
+    draft.paragraph = _window(text, start_at, end_at, PARAGRAPH_CAP)
+    draft.context = sentence_around(text, start_at, end_at)
+    return end_at
+
+
+# --- assembly -----------------------------------------------------------------------
+
+
+def _build_extract(walk: _PageWalk, url: str, strip_params: tuple[str, ...]) -> PageExtract:
+    head = walk.head
+    base_url = url
+    base_href = None
+    if head.base is not None:
+        base_href = normalize_url(head.base, url, strip_params=())
+        base_url = base_href or url
+    resolve = _Resolver(base_url, strip_params)
+    main_tokens = " ".join(walk.main_blocks).split()
+    return PageExtract(
+        title=head.title,
+        meta_description=head.description,
+        meta_robots=", ".join(r for r in head.robots if r) if head.robots else None,
+        canonical=resolve(head.canonical) if head.canonical is not None else None,
+        base_href=base_href,
+        lang=_declared_lang(walk.root),
+        hreflang=[(code, target) for code, href in head.hreflang if (target := resolve(href))],
+        headings=walk.headings,
+        sections=_build_sections(walk.sections),
+        links=[_build_link(order, draft, resolve) for order, draft in enumerate(walk.links)],
+        word_count=_count_tokens(main_tokens),
+        content_hash=_content_hash(main_tokens),
+    )
+
+
+class _Resolver:
+    """normalize_url against one base, remembering answers for this page only."""
+
+    def __init__(self, base: str, strip_params: tuple[str, ...]) -> None:
+        self.base = base
+        self.strip_params = strip_params
+        self.seen: dict[str, str | None] = {}
+
+    def __call__(self, href: str) -> str | None:
+        if href not in self.seen:
+            self.seen[href] = normalize_url(href, self.base, self.strip_params)
+        return self.seen[href]
+
+
+def _build_link(order: int, draft: _LinkDraft, resolve: _Resolver) -> Link:
+    text = collapse_whitespace("".join(draft.parts))
+    is_image = not text and draft.has_image
+    anchor = text or " ".join(draft.image_alts) or draft.aria_label
+    context, paragraph = draft.context, draft.paragraph
+    if draft.crossed_blocks:  # a link wrapping blocks (a card): its own text is its paragraph
+        paragraph = _window(text, 0, len(text), PARAGRAPH_CAP)
+        context = _window(text, 0, len(text), CONTEXT_CAP)
+    return Link(
+        order=order,
+        href=draft.href,
+        target=resolve(draft.href),
+        anchor=anchor,
+        rel=draft.rel,
+        position=draft.position,
+        context=context,
+        paragraph=paragraph,
+        is_image=is_image,
+    )
+
+
+def _build_sections(drafts: list[_SectionDraft]) -> list[Section]:
+    kept = [d for d in drafts if d.level > 0 or d.texts]  # no empty preamble
+    return [
+        Section(order, draft.level, draft.heading, "\n\n".join(draft.texts))
+        for order, draft in enumerate(kept)
+    ]
+
+
+def _declared_lang(root: etree._Element) -> str | None:
+    lang = root.get("lang") or root.get("xml:lang")
+    return lang.strip() if lang and lang.strip() else None
+
+
+def _content_hash(main_tokens: list[str]) -> str | None:
+    """sha1 of the main text, whitespace-normalised and lower-cased; None if there is none."""
+    if not main_tokens:
+        return None
+    return hashlib.sha1(" ".join(main_tokens).lower().encode("utf-8")).hexdigest()

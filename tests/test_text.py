@@ -1,0 +1,206 @@
+import pandas as pd
+import pytest
+
+from analysis.text import (
+    available_languages,
+    detect_language,
+    fold_accents,
+    normalise_language_tag,
+    page_documents,
+    stem,
+    stopwords,
+    tokenize,
+)
+
+FRENCH = (
+    "La raideur des muscles apparaît après une lésion de la moelle épinière. Le médecin "
+    "mesure la spasticité et propose des étirements qui sont faits chaque jour avec le "
+    "kinésithérapeute pour que la marche reste possible."
+)
+ENGLISH = (
+    "Feed the starter every day with fresh flour and water, keep it at room temperature, "
+    "and discard part of it before each feeding. After a week the starter doubles within "
+    "hours and smells pleasantly sour."
+)
+GERMAN = (
+    "Der Sauerteig wird jeden Tag mit frischem Mehl und Wasser gefüttert. Nach einer Woche "
+    "ist er aktiv und verdoppelt sich in wenigen Stunden, wenn die Temperatur stimmt und "
+    "man ihn nicht zu kalt stellt."
+)
+SPANISH = (
+    "La masa madre se alimenta cada día con harina y agua. Después de una semana está "
+    "activa y duplica su volumen en pocas horas si la temperatura es buena y no hace "
+    "demasiado frío en la cocina."
+)
+
+
+def test_bundled_stopword_lists_cover_french_and_english():
+    assert {"fr", "en"} <= set(available_languages())
+    assert {"les", "des", "est", "très"} <= stopwords("fr")
+    assert {"the", "and", "which", "would"} <= stopwords("en")
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_stopword_lists_are_substantial(lang):
+    assert len({fold_accents(w) for w in stopwords(lang)}) >= 180
+
+
+def test_stopwords_hold_accented_and_folded_forms():
+    assert "très" in stopwords("fr") and "tres" in stopwords("fr")
+
+
+def test_unknown_language_has_no_stopwords():
+    assert stopwords("xx") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(FRENCH, "fr"), (ENGLISH, "en"), (GERMAN, "de"), (SPANISH, "es")],
+)
+def test_detect_language_from_text(text, expected):
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "declared", "expected"),
+    [
+        (FRENCH, "en", "fr"),  # template-wide lang="en" on a French article
+        (ENGLISH, "fr-FR", "en"),
+        (FRENCH, "fr-FR", "fr"),
+        (ENGLISH, "EN_us", "en"),
+    ],
+)
+def test_detect_language_overrides_a_wrong_declared_language(text, declared, expected):
+    assert detect_language(text, declared) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "declared", "expected"),
+    [
+        ("Bonjour", "en", "en"),  # too short to contradict the page
+        ("", "de", "de"),
+        ("", None, "und"),
+        ("12345 67 89", "fr", "fr"),
+    ],
+)
+def test_detect_language_keeps_declared_language_when_text_says_little(text, declared, expected):
+    assert detect_language(text, declared) == expected
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [("fr-FR", "fr"), (" EN ", "en"), ("pt_BR", "pt"), ("", None), (None, None), ("x1", None)],
+)
+def test_normalise_language_tag(tag, expected):
+    assert normalise_language_tag(tag) == expected
+
+
+@pytest.mark.parametrize(
+    ("variants", "lang"),
+    [
+        (["spasticité", "spastique"], "fr"),
+        (["médicament", "médicaments", "medicament"], "fr"),
+        (["état", "états", "etat"], "fr"),
+        (["injection", "injections"], "fr"),
+        (["dépendance", "dépendant"], "fr"),
+        (["receptor", "receptors"], "en"),
+        (["spasticity", "spastic"], "en"),
+    ],
+)
+def test_variants_share_one_stem(variants, lang):
+    assert len({stem(w, lang) for w in variants}) == 1
+
+
+def test_stems_are_accent_folded():
+    assert stem("médicament", "fr") == "medic"
+    assert stem("récepteurs", "fr") == "recepteur"
+
+
+def test_unaccented_spelling_of_an_accented_suffix_stems_differently():
+    # Snowball reads the accent to strip "-ité"; folding after stemming keeps this right
+    # for correctly written French, at the cost of misspelt words.
+    assert stem("spasticité", "fr") == "spastiqu"
+    assert stem("spasticite", "fr") == "spasticit"
+
+
+def test_tokenize_drops_stopwords_elisions_and_numbers():
+    tokens = tokenize("L'activité des récepteurs GABA-B, 2 fois par jour.", "fr")
+    assert tokens == ["activ", "recepteur", "gab", "jour"]
+
+
+def test_tokenize_english_stems_and_drops_stopwords():
+    assert tokenize("The receptors and the muscles were injected", "en") == [
+        "receptor",
+        "muscl",
+        "inject",
+    ]
+
+
+def test_tokenize_language_without_stemmer_keeps_folded_words():
+    assert tokenize("Ação rápida", "xx") == ["acao", "rapida"]
+
+
+def test_tokenize_empty_text():
+    assert tokenize("", "fr") == []
+
+
+def _frames():
+    pages = pd.DataFrame(
+        {
+            "url": ["https://s.org/a", "https://s.org/b", "https://s.org/c", "https://s.org/d"],
+            "is_html": [True, True, False, True],
+            "indexable": [True, True, True, False],
+            "title": ["Muscles", None, "PDF", "Noindex"],
+            "lang": ["en", "fr", None, "fr"],
+        }
+    )
+    sections = pd.DataFrame(
+        {
+            "url": ["https://s.org/a", "https://s.org/a", "https://s.org/b"],
+            "ord": [1, 0, 0],
+            "level": [2, 0, 0],
+            "heading": ["Étirements", None, None],
+            "text": ["Les étirements gardent la longueur.", FRENCH, ENGLISH],
+        }
+    )
+    headings = pd.DataFrame(
+        {
+            "url": ["https://s.org/a", "https://s.org/a", "https://s.org/a"],
+            "ord": [0, 1, 2],
+            "level": [1, 2, 2],
+            "text": ["La spasticité", "Étirements", "Menu"],
+            "in_main": [True, True, False],
+        }
+    )
+    return pages, sections, headings
+
+
+def test_page_documents_keeps_indexable_html_pages_only():
+    docs = page_documents(*_frames())
+    assert list(docs.columns) == ["url", "lang", "text", "title", "h1", "headings"]
+    assert list(docs["url"]) == ["https://s.org/a", "https://s.org/b"]
+
+
+def test_page_documents_joins_sections_in_order_and_detects_language():
+    docs = page_documents(*_frames()).set_index("url")
+    page_a = docs.loc["https://s.org/a"]
+    assert page_a["text"].index("raideur") < page_a["text"].index("longueur")
+    assert page_a["lang"] == "fr"  # declared "en", written in French
+    assert page_a["h1"] == "La spasticité"
+    assert page_a["headings"] == "Étirements"  # "Menu" is outside the main content
+    assert docs.loc["https://s.org/b", "lang"] == "en"
+    assert docs.loc["https://s.org/b", "title"] == ""
+
+
+def test_page_documents_page_without_sections_has_empty_text():
+    pages, _, headings = _frames()
+    empty_sections = pd.DataFrame(columns=["url", "ord", "level", "heading", "text"])
+    docs = page_documents(pages, empty_sections, headings)
+    assert list(docs["text"]) == ["", ""]
+    assert list(docs["lang"]) == ["en", "fr"]
+
+
+def test_page_documents_skips_external_pages():
+    pages, sections, headings = _frames()
+    pages = pages.assign(internal=[True, False, True, True])
+    assert list(page_documents(pages, sections, headings)["url"]) == ["https://s.org/a"]

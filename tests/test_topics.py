@@ -1,0 +1,423 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.text import detect_language
+from analysis.topics import (
+    TopicModel,
+    build_topic_model,
+    clusters,
+    equal_error_threshold,
+    link_relevance,
+    otsu_threshold,
+    page_topics,
+    similarity,
+)
+
+# Twelve short pages in three topics: muscle spasticity (fr), hair loss (fr) and bread
+# baking (en). Page c4 is English but declares lang="fr".
+PAGES = {
+    "a1": (
+        "fr",
+        "Spasticité : comprendre la raideur musculaire",
+        "La spasticité est une raideur des muscles due à une lésion du système nerveux central. "
+        "Les réflexes deviennent trop vifs et les muscles se contractent sans le vouloir. "
+        "Cette raideur musculaire gêne la marche, l'habillage et le sommeil. Elle apparaît après "
+        "un accident vasculaire cérébral, une sclérose en plaques ou une lésion de la moelle "
+        "épinière. Le médecin mesure la spasticité avec l'échelle d'Ashworth et observe les "
+        "contractures, les spasmes et la douleur des muscles concernés.",
+    ),
+    "a2": (
+        "fr",
+        "Traitement médicamenteux de la spasticité",
+        "Plusieurs médicaments myorelaxants réduisent la spasticité : tizanidine, dantrolène et "
+        "benzodiazépines. Ils diminuent l'excitabilité des neurones de la moelle épinière et "
+        "relâchent les muscles raides. La dose est augmentée progressivement pour limiter la "
+        "somnolence, les vertiges et la faiblesse musculaire. Le neurologue adapte le traitement "
+        "aux spasmes, aux contractures et à la douleur de chaque patient, et surveille le foie "
+        "pendant les premiers mois.",
+    ),
+    "a3": (
+        "fr",
+        "Rééducation des muscles spastiques",
+        "La kinésithérapie complète les médicaments contre la spasticité. Les étirements "
+        "quotidiens gardent la longueur des muscles et préviennent les contractures. Le "
+        "kinésithérapeute travaille la marche, l'équilibre et la force musculaire. Des attelles "
+        "maintiennent la cheville ou le poignet la nuit. La rééducation réduit la raideur, les "
+        "spasmes et la douleur, et aide le patient atteint de sclérose en plaques ou de lésion "
+        "de la moelle épinière à rester autonome.",
+    ),
+    "a4": (
+        "fr",
+        "Toxine botulique et contractures musculaires",
+        "Quand la spasticité touche quelques muscles, le neurologue injecte de la toxine "
+        "botulique directement dans le muscle raide. La toxine bloque la transmission entre le "
+        "nerf et le muscle pendant trois à quatre mois. Les contractures du coude, du poignet ou "
+        "de la cheville se relâchent et les étirements de rééducation deviennent possibles. Les "
+        "spasmes et la douleur diminuent. Les injections sont répétées selon la raideur "
+        "musculaire observée.",
+    ),
+    "b1": (
+        "fr",
+        "Chute de cheveux : les causes hormonales",
+        "La chute de cheveux a souvent une origine hormonale. Les androgènes miniaturisent les "
+        "follicules pileux du sommet du crâne et les cheveux deviennent fins puis disparaissent. "
+        "Une thyroïde déréglée, une grossesse ou la ménopause accélèrent aussi la perte de "
+        "cheveux. Le dermatologue examine le cuir chevelu, compte les cheveux tombés et demande "
+        "un bilan sanguin avant de proposer un traitement contre l'alopécie.",
+    ),
+    "b2": (
+        "fr",
+        "Greffe de cheveux par technique FUE",
+        "La greffe de cheveux FUE prélève des follicules un par un à l'arrière du crâne, zone "
+        "où les cheveux ne tombent pas. Le chirurgien réimplante ensuite ces greffons sur les "
+        "zones dégarnies du cuir chevelu. Les cheveux greffés tombent d'abord puis repoussent "
+        "après trois mois. La densité finale dépend du nombre de follicules disponibles. Cette "
+        "chirurgie traite l'alopécie installée et donne un résultat naturel.",
+    ),
+    "b3": (
+        "fr",
+        "Alopécie androgénétique chez la femme",
+        "Chez la femme, l'alopécie androgénétique éclaircit les cheveux sur le haut du crâne "
+        "sans créer de zone totalement dégarnie. La raie s'élargit et le cuir chevelu devient "
+        "visible. Le minoxidil en lotion ralentit la chute de cheveux et stimule les follicules. "
+        "Le dermatologue vérifie le fer et les hormones, car une carence aggrave la perte de "
+        "cheveux. Une greffe peut compléter le traitement si la chute est stabilisée.",
+    ),
+    "b4": (
+        "fr",
+        "Soigner son cuir chevelu",
+        "Un cuir chevelu irrité ou gras fragilise les cheveux. Un shampooing doux, utilisé "
+        "deux ou trois fois par semaine, respecte le sébum et les follicules. Les pellicules "
+        "se traitent avec un shampooing antifongique. Évitez les brushings très chauds et les "
+        "coiffures serrées qui cassent les cheveux et favorisent la chute. Un massage du cuir "
+        "chevelu stimule la circulation autour des follicules et aide la repousse.",
+    ),
+    "c1": (
+        "en",
+        "Sourdough starter basics",
+        "A sourdough starter is a mix of flour and water colonised by wild yeast and lactic "
+        "bacteria. Feed the starter every day with fresh flour and water, keep it at room "
+        "temperature, and discard part of it before each feeding. After a week the starter "
+        "doubles within hours and smells pleasantly sour. A lively starter makes the dough "
+        "rise and gives sourdough bread its open crumb and tangy flavour.",
+    ),
+    "c2": (
+        "en",
+        "Kneading and proofing bread dough",
+        "Kneading develops the gluten network that traps gas in bread dough. Stretch and fold "
+        "the dough every half hour during bulk fermentation instead of kneading hard. Proofing "
+        "lets the yeast or the sourdough starter produce gas until the dough has grown by half. "
+        "An underproofed loaf bakes dense; an overproofed dough collapses in the oven. Shape the "
+        "loaf gently and proof it in a floured basket.",
+    ),
+    "c3": (
+        "en",
+        "Oven temperature and steam for bread",
+        "Bake bread in a hot oven, around two hundred and forty degrees, on a preheated stone "
+        "or in a cast iron pot. Steam during the first minutes keeps the crust soft so the loaf "
+        "can expand, then the crust browns and crackles. Score the dough with a blade just "
+        "before baking. Let the bread cool on a rack for an hour; the crumb keeps baking inside "
+        "and slicing too early makes it gummy.",
+    ),
+    "c4": (
+        "fr",
+        "Choosing flour for bread",
+        "Bread flour with more protein builds a stronger gluten network and a taller loaf. "
+        "Whole wheat flour absorbs more water and ferments faster, so add extra water to the "
+        "dough and shorten the proofing. Rye flour has little gluten and makes a dense, moist "
+        "crumb loved in sourdough bread. Mix flours to balance flavour and rise, and weigh the "
+        "flour and water rather than using cups for a consistent dough.",
+    ),
+}
+URL = "https://site.test/{}".format
+TOPIC_OF = {key: key[0] for key in PAGES}
+
+
+def _docs(keys=None) -> pd.DataFrame:
+    keys = list(PAGES) if keys is None else keys
+    return pd.DataFrame(
+        [
+            {
+                "url": URL(key),
+                "lang": detect_language(PAGES[key][2], PAGES[key][0]),
+                "text": PAGES[key][2],
+                "title": PAGES[key][1],
+                "h1": PAGES[key][1],
+                "headings": "",
+            }
+            for key in keys
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> TopicModel:
+    return build_topic_model(_docs())
+
+
+def _all_links() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"source": URL(a), "target": URL(b), "anchor": PAGES[b][1], "context": ""}
+            for a in PAGES
+            for b in PAGES
+            if a != b
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def scored(model) -> pd.DataFrame:
+    links = link_relevance(model, _all_links())
+    key = links["source"].str.rsplit("/", n=1).str[1]
+    target_key = links["target"].str.rsplit("/", n=1).str[1]
+    return links.assign(same_topic=key.str[0] == target_key.str[0], key=key)
+
+
+def test_wrongly_declared_page_is_modelled_as_english(model):
+    assert model.langs[model.index[URL("c4")]] == "en"
+
+
+def test_clusters_recover_the_three_topics(model):
+    topics = page_topics(model).assign(truth=[TOPIC_OF[k] for k in PAGES])
+    assert topics.groupby("truth")["topic_id"].nunique().eq(1).all()
+    assert topics["topic_id"].nunique() == 3
+
+
+def test_cluster_labels_name_topic_words(model):
+    labels = dict(zip(page_topics(model)["url"], page_topics(model)["topic"], strict=True))
+    assert "cheveux" in labels[URL("b1")]
+    assert "spasticité" in labels[URL("a1")]
+    assert any(word in labels[URL("c1")] for word in ("bread", "dough", "flour"))
+
+
+def test_clusters_frame_sizes_add_up(model):
+    frame = clusters(model)
+    assert list(frame.columns) == ["topic_id", "topic", "size", "terms"]
+    assert frame["size"].sum() == len(PAGES)
+    assert frame["topic"].is_unique
+
+
+def test_page_topics_show_surface_words_not_stems(model):
+    terms = page_topics(model).set_index("url").loc[URL("a1"), "top_terms"].split(", ")
+    assert "spasticité" in terms  # the stem is "spastiqu"
+    assert "spastiqu" not in terms
+
+
+def test_within_topic_links_are_more_relevant_than_cross_topic_links(scored):
+    same = scored[scored["same_topic"]]["relevance"]
+    cross = scored[~scored["same_topic"]]["relevance"]
+    assert same.mean() > 5 * cross.mean()
+    assert same.median() > cross.max() or same.median() > 0.3
+
+
+def test_relevance_is_between_zero_and_one(scored):
+    assert scored["relevance"].between(0, 1).all()
+
+
+def test_cross_topic_links_are_off_topic(scored):
+    assert scored.loc[~scored["same_topic"], "off_topic"].all()
+
+
+def test_within_topic_links_are_not_off_topic(scored):
+    assert not scored.loc[scored["same_topic"], "off_topic"].any()
+
+
+def test_why_names_both_topics_and_shared_terms(scored):
+    row = scored[(scored["key"] == "a2") & (scored["target"] == URL("c2"))].iloc[0]
+    assert row["why"].startswith("source topic: ")
+    assert "spasticité" in row["why"]
+    assert "dough" in row["why"].split("target topic: ")[1]
+    assert "shared terms: none" in row["why"]
+    assert "below" in row["why"]
+
+
+def test_why_of_a_relevant_link_lists_shared_terms(scored):
+    row = scored[(scored["key"] == "b1") & (scored["target"] == URL("b3"))].iloc[0]
+    assert "cheveux" in row["why"].split("shared terms: ")[1]
+
+
+def test_suggestions_are_pages_of_the_source_topic(scored):
+    off = scored[scored["off_topic"]]
+    assert (off["suggested_targets"] != "").all()
+    for source_key, suggestions in zip(off["key"], off["suggested_targets"], strict=True):
+        urls = suggestions.split(" | ")
+        assert 1 <= len(urls) <= 3
+        assert URL(source_key) not in urls
+        assert {u.rsplit("/", 1)[1][0] for u in urls} == {source_key[0]}
+
+
+def test_suggestions_are_ranked_best_first(model, scored):
+    suggestions = scored[scored["off_topic"]].iloc[0]
+    urls = suggestions["suggested_targets"].split(" | ")
+    sims = similarity(model, [suggestions["source"]] * len(urls), urls)
+    assert list(sims) == sorted(sims, reverse=True)
+
+
+def test_on_topic_links_get_no_suggestions(scored):
+    assert (scored.loc[~scored["off_topic"], "suggested_targets"] == "").all()
+
+
+def test_anchor_naming_the_target_scores_above_an_unrelated_anchor(model):
+    links = pd.DataFrame(
+        {
+            "source": [URL("a1"), URL("a1")],
+            "target": [URL("b2"), URL("b2")],
+            "anchor": ["greffe de cheveux", "étirements des muscles"],
+            "context": ["", ""],
+        }
+    )
+    anchors = link_relevance(model, links)["anchor_relevance"]
+    assert anchors.iloc[0] > 0.1 > anchors.iloc[1]
+
+
+def test_link_to_unknown_page_gets_no_relevance(model):
+    links = pd.DataFrame(
+        {
+            "source": [URL("a1"), URL("zz"), URL("a1")],
+            "target": ["https://elsewhere.test/x", URL("a1"), None],
+            "anchor": ["x", "y", "mail"],
+            "context": ["", "", ""],
+        }
+    )
+    result = link_relevance(model, links)
+    assert result["relevance"].isna().all()
+    assert not result["off_topic"].any()
+    assert (result["why"] == "").all() and (result["suggested_targets"] == "").all()
+
+
+def test_link_relevance_keeps_rows_columns_and_order(model):
+    links = pd.DataFrame(
+        {
+            "source": [URL("a1"), URL("a1"), URL("a1")],
+            "target": [URL("a2"), URL("b1"), URL("a2")],
+            "rel": ["", "nofollow", ""],
+        },
+        index=[10, 5, 7],
+    )
+    result = link_relevance(model, links)
+    assert list(result.index) == [10, 5, 7]
+    assert list(result["rel"]) == ["", "nofollow", ""]
+    assert result.loc[10, "relevance"] == result.loc[7, "relevance"]
+    assert result["anchor_relevance"].notna().all()
+
+
+def test_self_link_is_fully_relevant_and_never_off_topic(model):
+    result = link_relevance(model, pd.DataFrame({"source": [URL("a1")], "target": [URL("a1")]}))
+    assert result["relevance"].iloc[0] == pytest.approx(1.0, abs=1e-3)
+    assert not result["off_topic"].iloc[0]
+
+
+@pytest.mark.parametrize(("threshold", "expected_off"), [(0.0, 0), (1.01, len(PAGES) - 1)])
+def test_threshold_override_replaces_calibration(model, threshold, expected_off):
+    links = pd.DataFrame({"source": URL("a1"), "target": [URL(k) for k in PAGES if k != "a1"]})
+    assert link_relevance(model, links, threshold=threshold)["off_topic"].sum() == expected_off
+
+
+def test_threshold_override_between_two_links(model):
+    links = pd.DataFrame({"source": [URL("a1"), URL("a1")], "target": [URL("a3"), URL("c1")]})
+    sims = similarity(model, links["source"], links["target"])
+    result = link_relevance(model, links, threshold=float(sims.mean()))
+    assert list(result["off_topic"]) == [False, True]
+
+
+def test_calibration_comes_from_the_site(model):
+    calibration = model.calibration
+    assert calibration.method == "site"
+    assert 0 < calibration.threshold < calibration.related_median
+
+
+def test_languages_sharing_no_words_fall_back_to_the_same_language_threshold(model):
+    # French and English pages of this site share no topic, so nearest pages across the two
+    # languages are no closer than random ones and give no threshold of their own.
+    assert model.calibration.cross_language_threshold == model.calibration.threshold
+
+
+@pytest.mark.parametrize(
+    ("related", "unrelated", "low", "high"),
+    [
+        (np.linspace(0.3, 0.6, 40), np.linspace(0.0, 0.1, 40), 0.1, 0.3),
+        (np.linspace(0.1, 0.5, 40), np.linspace(0.0, 0.2, 40), 0.1, 0.21),
+    ],
+)
+def test_equal_error_threshold_separates_the_samples(related, unrelated, low, high):
+    assert low <= equal_error_threshold(related, unrelated) <= high
+
+
+def test_equal_error_threshold_refuses_indistinguishable_samples():
+    same = np.linspace(0, 0.5, 30)
+    assert equal_error_threshold(same, same[::-1].copy()) is None
+
+
+def test_clusters_are_made_per_language(model):
+    topics = page_topics(model)
+    assert topics.groupby("topic_id")["lang"].nunique().eq(1).all()
+
+
+def test_model_is_deterministic():
+    first, second = build_topic_model(_docs()), build_topic_model(_docs())
+    assert np.array_equal(first.labels, second.labels)
+    assert first.calibration == second.calibration
+
+
+def test_fixed_number_of_topics(model):
+    assert build_topic_model(_docs(), n_topics=2).labels.max() == 1
+
+
+@pytest.mark.parametrize("keys", [["a1"], ["a1", "b1"], ["a1", "a2", "c1"]])
+def test_tiny_sites_do_not_crash(keys):
+    model = build_topic_model(_docs(keys))
+    links = pd.DataFrame({"source": URL(keys[0]), "target": [URL(k) for k in keys]})
+    result = link_relevance(model, links)
+    assert result["relevance"].notna().all()
+    assert len(page_topics(model)) == len(keys)
+    assert len(clusters(model)) >= 1
+
+
+def test_two_unrelated_pages_use_the_fallback_threshold():
+    model = build_topic_model(_docs(["a1", "c1"]))
+    assert model.calibration.method == "fallback"
+    links = pd.DataFrame({"source": [URL("a1")], "target": [URL("c1")]})
+    assert link_relevance(model, links)["off_topic"].iloc[0]
+
+
+def test_pages_without_text_do_not_crash():
+    docs = pd.DataFrame(
+        {
+            "url": [URL("x"), URL("y")],
+            "lang": ["fr", "und"],
+            "text": ["", ""],
+            "title": ["", ""],
+            "h1": ["", ""],
+            "headings": ["", ""],
+        }
+    )
+    model = build_topic_model(docs)
+    result = link_relevance(model, pd.DataFrame({"source": [URL("x")], "target": [URL("y")]}))
+    assert result["relevance"].iloc[0] == 0
+    assert page_topics(model)["topic"].tolist() == ["(no content)"] * 2
+
+
+def test_empty_site_does_not_crash():
+    empty = pd.DataFrame(columns=["url", "lang", "text", "title", "h1", "headings"])
+    model = build_topic_model(empty)
+    assert page_topics(model).empty
+    assert clusters(model).empty
+    links = pd.DataFrame({"source": [URL("a")], "target": [URL("b")]})
+    assert link_relevance(model, links)["relevance"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("values", "low", "high"),
+    [
+        (np.r_[np.full(50, 0.02), np.full(50, 0.5)], 0.02, 0.5),
+        (np.r_[np.linspace(0, 0.1, 80), np.linspace(0.6, 0.8, 20)], 0.1, 0.6),
+    ],
+)
+def test_otsu_threshold_falls_between_the_modes(values, low, high):
+    assert low <= otsu_threshold(values) <= high
+
+
+def test_otsu_threshold_of_constant_values_is_none():
+    assert otsu_threshold(np.full(10, 0.3)) is None
