@@ -6,6 +6,7 @@ Scrapy's reactor cannot be restarted, so one process runs at most one crawl.
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,10 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     if previous is not None:
         crawl_id, job_dir = previous.crawl_id, previous.job_dir
         done, frontier = resume_state(conn, crawl_id)
+        if previous.state == "running" and job_dir:
+            # Killed without a chance to save its queue: Scrapy's JOBDIR cannot be trusted,
+            # the frontier rebuilt from the store is complete on its own.
+            shutil.rmtree(job_dir, ignore_errors=True)
     else:
         crawl_id = store.start_crawl(conn, site_name(config, start_url), start_url,
                                      config.as_dict())

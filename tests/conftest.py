@@ -28,14 +28,18 @@ class Served:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-def serve(root: Path) -> Served:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "linkaudit.siteserver", str(root)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+def serve(root: Path, log: Path | None = None) -> Served:
+    """Serve ``root``; with ``log``, every request is logged to that file."""
+    args = [sys.executable, "-m", "linkaudit.siteserver", str(root)]
+    stderr = subprocess.PIPE
+    if log is not None:
+        args.append("--verbose")
+        stderr = log.open("w")
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO)
     line = process.stdout.readline().strip()
     if not line.startswith("http://127.0.0.1:"):
         process.kill()
-        raise RuntimeError(f"site server did not start: {line!r} {process.stderr.read()}")
+        raise RuntimeError(f"site server did not start: {line!r}")
     return Served(root=root, base_url=line, process=process)
 
 
