@@ -213,3 +213,44 @@ def test_store_keeps_the_crawl_complete(audit):
 
 def test_terminal_summary_says_where_reports_are(audit):
     assert "Reports in out" in audit["stdout"]
+
+
+def documented_columns() -> dict[str, set[str]]:
+    """Column names per file, from the tables of docs/report-contract.md."""
+    import re
+
+    text = (REPO / "docs" / "report-contract.md").read_text("utf-8")
+    columns: dict[str, set[str]] = {}
+    current = None
+    for line in text.splitlines():
+        heading = re.match(r"^#+ (?:DIR/)?(\w+\.csv)", line)
+        if heading:
+            current = heading.group(1)
+            columns.setdefault(current, set())
+        elif current and line.startswith("| ") and not line.startswith("| column"):
+            for name in line.split("|")[1].split(","):
+                columns[current].add(name.strip())
+    headings = re.search(r"DIR/headings.csv.*?\n\n(.*?)\n", text, re.S).group(1)
+    columns["headings.csv"] |= {c.split("(")[0].strip() for c in headings.split(",")}
+    findings = re.search(r"DIR/findings.csv.*?\n\n(.*?)\n", text, re.S).group(1)
+    columns["findings.csv"] |= {"url", "category", "severity", "detail", "target"}
+    assert "url, category, severity" in findings
+    offtopic = re.search(r"promotional ones first:\n(.*?)\n\n", text, re.S).group(1)
+    columns["offtopic_links.csv"] |= set(re.findall(r"(?:^|, |\n)([a-z_]+)", offtopic))
+    return columns
+
+
+@pytest.mark.parametrize("name", ["pages.csv", "links.csv", "headings.csv", "findings.csv",
+                                  "offtopic_links.csv"])
+def test_every_written_column_is_documented(audit, name):
+    header = (audit["dir"] / name).read_text("utf-8-sig").splitlines()[0].split(",")
+    assert set(header) <= documented_columns()[name]
+
+
+def test_every_finding_category_is_in_the_contract(audit):
+    from analysis.checks import SEVERITY
+
+    text = (REPO / "docs" / "report-contract.md").read_text("utf-8")
+    for category in SEVERITY:
+        assert category in text
+    assert set(audit["findings"]["category"]) <= set(SEVERITY)
