@@ -164,4 +164,18 @@ def terminal_summary(audit: Audit, report_dir: Path, color: bool = False) -> str
             f"  {rank}. {paint(f'{problem.severity:<7}', problem.severity)} "
             f"{problem.count:>6,} {problem.phrase:<34} e.g. {_shorten(problem.example_url, 60)}"
         )
+    lines += changes_lines(audit.changes)
     return "\n".join([*lines, "", *_report_files(Path(report_dir))])
+
+
+def changes_lines(changes: pd.DataFrame | None, limit: int = 6) -> list[str]:
+    """The crawl comparison in a few lines: counts of the most important change kinds."""
+    if changes is None:
+        return []
+    if changes.empty:
+        return ["", "Changes since the previous crawl: none"]
+    counts = changes["change"].value_counts(sort=False)
+    order = list(dict.fromkeys(changes["change"]))  # the comparison's importance order
+    shown = ", ".join(f"{counts[kind]:,} {kind.replace('_', ' ')}" for kind in order[:limit])
+    more = f" (+{len(order) - limit} more kinds)" if len(order) > limit else ""
+    return ["", f"Changes since the previous crawl: {shown}{more}; see changes.csv"]

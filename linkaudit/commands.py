@@ -117,6 +117,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     store_path = _store_for_url(args, config, url)
     with site_lock(store_path.parent):
         result = _crawl(args, config, url, store_path, out)
+        if result.state != "complete":
+            raise CliError(f"crawl {result.crawl_id} stopped before the end ({result.state}); "
+                           "no report written: `linkaudit run --resume` continues it")
         report = audit_crawl(config, store_path, result.crawl_id,
                              Path(args.out) if args.out else None, out)
     return EXIT_ALERT if report.alerts(args.fail_on, sys.stderr) else 0
