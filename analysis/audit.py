@@ -165,6 +165,11 @@ def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoR
     if model is not None:
         page_coh, section_scores = coherence.section_coherence(
             model, crawl.sections, settings.incoherent_threshold)
+        # Topics and relevance judge each page on its own subject, without the sections
+        # that drift to another one (they would make the page resemble that subject's pages).
+        if section_scores["incoherent"].any():
+            focused = coherence.focused_documents(docs, crawl.sections, section_scores)
+            model = topics.build_topic_model(focused, settings.topics)
     else:
         page_coh = pd.DataFrame(columns=coherence.PAGE_COLUMNS)
         section_scores = pd.DataFrame(columns=coherence.SECTION_COLUMNS)

@@ -9,12 +9,14 @@ flagged incoherent. See docs/relevance.md for the method and its limits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
-from analysis.text import analyse, words
+from analysis.text import analyse, main_texts, words
 from analysis.topics import TopicModel, blend, otsu_threshold, top_terms
 
 # Sections shorter than this are merged into the previous one (the next one for a first
@@ -27,6 +29,9 @@ MIN_PARAGRAPH_WORDS = 25
 TITLE_SHARE = 0.25
 # A section is incoherent when it scores below this share of the page's other sections...
 RELATIVE_FACTOR = 0.5
+# ... or below this larger share when it is confirmed to be about another page of the site
+# (see _confirmed_drift): the page it matches best is off-topic for the rest of its page.
+CONFIRMED_FACTOR = 0.6
 # ... and below the site threshold: Otsu's valley over all the site's section scores, or
 # their median when the site has too few sections to show two modes.
 MIN_SECTIONS_FOR_CALIBRATION = 20
@@ -71,41 +76,43 @@ def _paragraphs(text: str) -> list[str]:
     return [p for p in text.split("\n\n") if p.strip()]
 
 
-def _scoring_text(block: dict[str, object]) -> str | None:
-    """Heading plus the block's long paragraphs; None when too little is left to judge.
+def _scoring_text(block: dict[str, object]) -> tuple[str | None, bool]:
+    """(heading plus the block's long paragraphs, whether that is prose); text None when
+    too little is left to judge.
 
     A block made only of short paragraphs (a list, say) is scored on all of them when it
-    is long enough in total; a lone call-to-action line is not scored at all.
+    is long enough in total, but it is not prose; a lone call-to-action line is not scored.
     """
     paragraphs = block["paragraphs"]
     long_ones = [p for p in paragraphs if len(words(p)) >= MIN_PARAGRAPH_WORDS]
     if sum(len(words(p)) for p in long_ones) >= MIN_SECTION_WORDS:
-        kept = long_ones
-    elif block["words"] >= 2 * MIN_SECTION_WORDS:
-        kept = paragraphs
-    else:
-        return None
-    return "\n\n".join([str(block["heading"]), *kept])
+        return "\n\n".join([str(block["heading"]), *long_ones]), True
+    if block["words"] >= 2 * MIN_SECTION_WORDS:
+        return "\n\n".join([str(block["heading"]), *paragraphs]), False
+    return None, False
 
 
 def section_blocks(model: TopicModel, sections: pd.DataFrame) -> pd.DataFrame:
-    """Sections of the model's pages after merging: url, ord, heading, words, text
-    (text = what is scored, <NA> when the block is too short to judge)."""
+    """Sections of the model's pages after merging: url, ord, heading, words, text, prose
+    (text = what is scored, <NA> when the block is too short to judge; prose = scored on
+    long paragraphs rather than on a list of short lines)."""
     known = sections[sections["url"].isin(model.index.keys())]
     rows = []
     for url, page in known.sort_values(["url", "ord"], kind="stable").groupby("url", sort=False):
         for block in _merge_small_sections(page):
+            text, prose = _scoring_text(block)
             rows.append(
                 {
                     "url": url,
                     "ord": int(block["ord"]),
                     "heading": block["heading"],
                     "words": int(block["words"]),
-                    "text": _scoring_text(block),
+                    "text": text,
+                    "prose": prose,
                 }
             )
-    frame = pd.DataFrame(rows, columns=["url", "ord", "heading", "words", "text"])
-    return frame.astype({"ord": "int64", "words": "int64"})
+    frame = pd.DataFrame(rows, columns=["url", "ord", "heading", "words", "text", "prose"])
+    return frame.astype({"ord": "int64", "words": "int64", "prose": "bool"})
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -169,37 +176,126 @@ def _mix_with_title(
     return np.where((has_rest | has_title) & (own > 0), score, np.nan)
 
 
-def _section_scores(model: TopicModel, blocks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(score per block, unit TF-IDF matrix of the blocks); NaN for unscored blocks."""
-    scored = blocks["text"].notna().to_numpy()
-    empty = sparse.csr_matrix((len(blocks), model.tfidf.shape[1]))
-    if model.vectorizer is None or not scored.any():
-        return np.full(len(blocks), np.nan), empty
+@dataclass(frozen=True)
+class _BlockVectors:
+    """The blocks in the site's vector spaces (LSA fields None when the model has none)."""
+
+    rows: np.ndarray  # model row of each block's page
+    weights: np.ndarray  # content words of each block
+    tfidf: sparse.csr_matrix  # blocks x terms, unit rows (0 for unscored blocks)
+    titles: sparse.csr_matrix  # pages x terms: title and h1 of each page, unit rows
+    lsa: np.ndarray | None
+    lsa_titles: np.ndarray | None
+
+
+def _block_vectors(model: TopicModel, blocks: pd.DataFrame) -> _BlockVectors:
     rows = blocks["url"].map(model.index).to_numpy()
     tokens = [
         [t for t, _ in analyse(text, model.langs[row])] if isinstance(text, str) else []
         for text, row in zip(blocks["text"], rows, strict=True)
     ]
     tfidf = sparse.csr_matrix(model.vectorizer.transform(tokens))
-    weights = np.array([len(t) for t in tokens], dtype=float)
-    titles = model.vectorizer.transform(
-        [
-            [t for t, _ in analyse(title, lang)]
-            for title, lang in zip(model.titles, model.langs, strict=True)
-        ]
+    titles = sparse.csr_matrix(
+        model.vectorizer.transform(
+            [
+                [t for t, _ in analyse(title, lang)]
+                for title, lang in zip(model.titles, model.langs, strict=True)
+            ]
+        )
     )
-    tfidf_cos = _leave_one_out_cosine(tfidf, weights, rows, titles)
+    has_lsa = model.svd is not None
+    return _BlockVectors(
+        rows=rows,
+        weights=np.array([len(t) for t in tokens], dtype=float),
+        tfidf=tfidf,
+        titles=titles,
+        lsa=normalize(model.svd.transform(tfidf)) if has_lsa else None,
+        lsa_titles=normalize(model.svd.transform(titles)) if has_lsa else None,
+    )
+
+
+def _section_scores(model: TopicModel, blocks: pd.DataFrame) -> tuple[np.ndarray, _BlockVectors]:
+    """(score per block, the blocks' vectors); NaN for unscored blocks."""
+    scored = blocks["text"].notna().to_numpy()
+    vectors = _block_vectors(model, blocks)
+    tfidf_cos = _leave_one_out_cosine(vectors.tfidf, vectors.weights, vectors.rows, vectors.titles)
     lsa_cos = None
-    if model.svd is not None:
-        lsa = normalize(model.svd.transform(tfidf))
-        lsa_titles = normalize(model.svd.transform(titles))
-        lsa_cos = _leave_one_out_cosine(lsa, weights, rows, lsa_titles)
+    if vectors.lsa is not None:
+        lsa_cos = _leave_one_out_cosine(
+            vectors.lsa, vectors.weights, vectors.rows, vectors.lsa_titles
+        )
     scores = np.where(
         np.isnan(tfidf_cos),
         np.nan,
         blend(np.nan_to_num(tfidf_cos), None if lsa_cos is None else np.nan_to_num(lsa_cos)),
     )
-    return np.where(scored, scores, np.nan), tfidf
+    return np.where(scored, scores, np.nan), vectors
+
+
+# ---------------------------------------------------------------------- confirmation
+
+
+def _rest_of_page(
+    vectors: sparse.spmatrix | np.ndarray,
+    titles: sparse.spmatrix | np.ndarray,
+    weights: np.ndarray,
+    others: np.ndarray,
+    page: int,
+) -> np.ndarray:
+    """Unit reference of a page without one of its blocks: its ``others`` blocks (weighted,
+    unit sum) mixed with the page's title, as in the section score."""
+    rest = np.asarray(weights[others][None, :] @ vectors[others], dtype=float).ravel()
+    title = titles[page]
+    title = np.asarray(title.toarray() if sparse.issparse(title) else title, dtype=float).ravel()
+    rest_norm = np.linalg.norm(rest)
+    rest = rest / rest_norm if rest_norm > 1e-12 else np.zeros_like(rest)
+    mixed = (1 - TITLE_SHARE) * rest + TITLE_SHARE * title
+    norm = np.linalg.norm(mixed)
+    return mixed / norm if norm > 1e-12 else mixed
+
+
+def _confirmed_drift(
+    model: TopicModel, vectors: _BlockVectors, scores: np.ndarray, candidates: np.ndarray
+) -> np.ndarray:
+    """Per candidate block: is it about another page of the site that the rest of its own
+    page is not about? It must match some other page P better than its own page, and P must
+    be off-topic for the page without the block (below the site's relevance threshold)."""
+    confirmed = np.zeros(len(candidates), dtype=bool)
+    if len(candidates) == 0:
+        return confirmed
+    sims = _block_page_similarity(model, vectors, candidates)
+    page_rows = vectors.rows[candidates]
+    sims[np.arange(len(candidates)), page_rows] = -np.inf
+    best = np.argmax(sims, axis=1)
+    languages = np.array(model.langs, dtype=object)
+    limits = model.calibration.thresholds(languages[page_rows] == languages[best])
+    by_page = pd.Series(vectors.rows).groupby(vectors.rows).indices
+    for i, block in enumerate(candidates):
+        if sims[i, best[i]] <= scores[block]:
+            continue
+        page, target = page_rows[i], best[i]
+        others = by_page[page][by_page[page] != block]
+        tfidf_rest = _rest_of_page(vectors.tfidf, vectors.titles, vectors.weights, others, page)
+        tfidf_cos = float(model.tfidf[target].toarray().ravel() @ tfidf_rest)
+        lsa_cos = None
+        if vectors.lsa is not None:
+            lsa_rest = _rest_of_page(
+                vectors.lsa, vectors.lsa_titles, vectors.weights, others, page
+            )
+            lsa_cos = np.array([float(model.lsa[target] @ lsa_rest)])
+        rest_similarity = blend(np.array([tfidf_cos]), lsa_cos)[0]
+        confirmed[i] = rest_similarity < limits[i]
+    return confirmed
+
+
+def _block_page_similarity(
+    model: TopicModel, vectors: _BlockVectors, blocks: np.ndarray
+) -> np.ndarray:
+    """(len(blocks) x pages) blended similarity of the given blocks with every page;
+    callers pass only the few low-scoring blocks."""
+    tfidf_cos = (vectors.tfidf[blocks] @ model.tfidf.T).toarray()
+    lsa_cos = vectors.lsa[blocks] @ model.lsa.T if vectors.lsa is not None else None
+    return blend(tfidf_cos, lsa_cos)
 
 
 # ------------------------------------------------------------------------ calibration
@@ -228,13 +324,29 @@ def _median_of_others(scores: pd.Series, urls: pd.Series) -> np.ndarray:
     return medians
 
 
-def _incoherent(scores: np.ndarray, blocks: pd.DataFrame, threshold: float | None) -> np.ndarray:
+def _incoherent(
+    model: TopicModel,
+    scores: np.ndarray,
+    blocks: pd.DataFrame,
+    vectors: _BlockVectors,
+    threshold: float | None,
+) -> np.ndarray:
+    """Prose blocks below the site's section threshold and either far below the page's
+    other sections (RELATIVE_FACTOR) or below CONFIRMED_FACTOR of them and confirmed to be
+    about another page's subject. Lists are never flagged: a list of links to related
+    pages spans several subjects by design."""
     if threshold is not None:
         return ~np.isnan(scores) & (scores < threshold)
     others = _median_of_others(pd.Series(scores), blocks["url"].reset_index(drop=True))
     limit = site_section_threshold(scores)
+    prose = blocks["prose"].to_numpy(dtype=bool)
     with np.errstate(invalid="ignore"):
-        return (scores < limit) & (scores < RELATIVE_FACTOR * others)
+        low = prose & (scores < limit)
+        strong = low & (scores < RELATIVE_FACTOR * others)
+        candidates = np.flatnonzero(low & ~strong & (scores < CONFIRMED_FACTOR * others))
+    flags = strong.copy()
+    flags[candidates] = _confirmed_drift(model, vectors, scores, candidates)
+    return flags
 
 
 def _section_why(
@@ -276,12 +388,18 @@ def section_coherence(
     is below it.
     """
     blocks = section_blocks(model, sections).reset_index(drop=True)
-    scores, tfidf = _section_scores(model, blocks)
-    flags = _incoherent(scores, blocks, threshold)
-    section_frame = blocks.drop(columns="text").assign(
+    if model.vectorizer is None or not blocks["text"].notna().any():
+        scores = np.full(len(blocks), np.nan)
+        flags = np.zeros(len(blocks), dtype=bool)
+        why = [""] * len(blocks)
+    else:
+        scores, vectors = _section_scores(model, blocks)
+        flags = _incoherent(model, scores, blocks, vectors, threshold)
+        why = _section_why(model, blocks, vectors.tfidf, flags)
+    section_frame = blocks.drop(columns=["text", "prose"]).assign(
         score=pd.array(np.round(scores, 4), dtype="Float64"),
         incoherent=flags.astype(bool),
-        why=pd.array(_section_why(model, blocks, tfidf, flags), dtype="string"),
+        why=pd.array(why, dtype="string"),
     )
     section_frame.loc[np.isnan(scores), "score"] = pd.NA
     return _page_coherence(model, section_frame), section_frame[SECTION_COLUMNS]
@@ -305,3 +423,49 @@ def _page_coherence(model: TopicModel, section_frame: pd.DataFrame) -> pd.DataFr
     pages["sections"] = pages["sections"].fillna(0).astype("int64")
     pages["incoherent_sections"] = pages["incoherent_sections"].fillna(0).astype("int64")
     return pages[PAGE_COLUMNS]
+
+
+def focused_documents(
+    docs: pd.DataFrame, sections: pd.DataFrame, section_scores: pd.DataFrame
+) -> pd.DataFrame:
+    """``docs`` (:func:`analysis.text.page_documents`) with the incoherent sections of
+    ``section_scores`` (from :func:`section_coherence`) left out of each page's text and
+    headings: a page is then judged on what it is about, not on a section that drifts to
+    another subject (and so resembles the page that subject belongs to)."""
+    dropped = _dropped_sections(sections, section_scores)
+    if dropped.empty:
+        return docs
+    kept = sections.merge(dropped, on=["url", "ord"], how="left", indicator=True)
+    kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge")
+    texts = main_texts(kept)
+    gone = sections.merge(dropped, on=["url", "ord"])
+    gone_headings = gone.groupby("url")["heading"].agg(
+        lambda values: {v for v in values if isinstance(v, str) and v}
+    )
+    out = docs.copy()
+    touched = out["url"].isin(gone_headings.index)
+    out.loc[touched, "text"] = [texts.get(url, "") for url in out.loc[touched, "url"]]
+    out.loc[touched, "headings"] = [
+        "\n\n".join(h for h in str(headings).split("\n\n") if h not in gone_headings[url])
+        for url, headings in zip(out.loc[touched, "url"], out.loc[touched, "headings"],
+                                 strict=True)
+    ]
+    return out
+
+
+def _dropped_sections(sections: pd.DataFrame, section_scores: pd.DataFrame) -> pd.DataFrame:
+    """url, ord of every raw section that belongs to an incoherent block (a block runs
+    from its ord to the next block's ord on the same page)."""
+    if section_scores.empty or not section_scores["incoherent"].fillna(False).any():
+        return pd.DataFrame(columns=["url", "ord"])
+    blocks = section_scores.sort_values(["url", "ord"], kind="stable")
+    next_ord = blocks.groupby("url")["ord"].shift(-1)
+    bad = blocks.assign(end=next_ord)[blocks["incoherent"].fillna(False).astype(bool)]
+    rows = []
+    for block in bad.itertuples():
+        page = sections[sections["url"] == block.url]
+        inside = page["ord"] >= block.ord
+        if pd.notna(block.end):
+            inside &= page["ord"] < block.end
+        rows += [(block.url, int(o)) for o in page.loc[inside, "ord"]]
+    return pd.DataFrame(rows, columns=["url", "ord"]).astype({"ord": sections["ord"].dtype})

@@ -180,7 +180,7 @@ def _join_texts(values: Iterable[object]) -> str:
     return "\n\n".join(str(v) for v in values if isinstance(v, str) and v.strip())
 
 
-def _main_texts(sections: pd.DataFrame) -> pd.Series:
+def main_texts(sections: pd.DataFrame) -> pd.Series:
     """url -> the page's main text (its sections in order, headings included)."""
     if sections.empty:
         return pd.Series(dtype="string")
@@ -223,7 +223,7 @@ def page_documents(
     docs = pages.loc[keep, ["url", "title", "lang"]].drop_duplicates("url")
     docs = docs.rename(columns={"lang": "declared_lang"}).reset_index(drop=True)
     h1, sub_headings = _heading_texts(headings)
-    texts = _main_texts(sections)
+    texts = main_texts(sections)
     docs["text"] = _lookup(docs["url"], texts)
     docs["title"] = [t if isinstance(t, str) else "" for t in docs["title"]]
     docs["h1"] = _lookup(docs["url"], h1)

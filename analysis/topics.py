@@ -54,6 +54,8 @@ CALIBRATION_PAGES = 2000
 # Inside one cluster a link is off-topic only when it is below both STRONG_FACTOR times the
 # threshold and the similarity of a typical random pair of pages.
 STRONG_FACTOR = 0.5
+# Pages compared through their neighbourhoods need a few pages of their language around them.
+MIN_NEIGHBOURHOOD_PAGES = 4
 
 SUGGESTIONS = 3
 CHUNK_ROWS = 512
@@ -71,6 +73,9 @@ class Calibration:
     method: str  # "site" (the site's distribution) or "fallback" (too few pages)
     related_median: float | None = None  # same language: pages and their nearest pages
     unrelated_median: float | None = None  # same language: random page pairs
+    # Same language, neighbourhood test (see neighbourhood()): the cut between the profile
+    # correlations of related and random pairs; None when they cannot be told apart.
+    profile_threshold: float | None = None
 
     def thresholds(self, same_language: np.ndarray) -> np.ndarray:
         """The threshold that applies to each pair."""
@@ -430,7 +435,90 @@ def calibrate(
         method="site",
         related_median=float(np.median(related)),
         unrelated_median=float(np.median(unrelated)),
+        profile_threshold=_profile_threshold(tfidf, lsa, langs_array, pages, rng),
     )
+
+
+# --------------------------------------------------------------------- neighbourhoods
+
+
+def neighbourhood(
+    tfidf: sparse.csr_matrix,
+    lsa: np.ndarray,
+    langs: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(profile, bridge) of each page pair rows[i], cols[i], from the pages of rows[i]'s
+    language other than the two:
+
+    - profile: Pearson correlation of the two pages' similarities to those pages. Two
+      pages about one broad subject are close to and far from the same pages even when
+      they share few words; a page and an unrelated money page have opposite profiles.
+    - bridge: the best two-step path, max over pages p of min(sim(a, p), sim(p, b)).
+
+    NaN where fewer than MIN_NEIGHBOURHOOD_PAGES pages are left. Computed in chunks of
+    pairs: memory stays at (chunk x pages).
+    """
+    profile, bridge = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    step = max(1, CHUNK_ROWS // 2)
+    for start in range(0, len(rows), step):
+        part = slice(start, start + step)
+        r, c = rows[part], cols[part]
+        pages, inverse = np.unique(np.concatenate([r, c]), return_inverse=True)
+        sims = _similarity_rows(tfidf, lsa, pages)
+        a, b = sims[inverse[: len(r)]], sims[inverse[len(r) :]]
+        mask = langs[None, :] == langs[r][:, None]
+        mask[np.arange(len(r)), r] = False
+        mask[np.arange(len(r)), c] = False
+        profile[part] = _masked_correlation(a, b, mask)
+        bridge[part] = np.where(mask, np.minimum(a, b), -np.inf).max(axis=1)
+        too_few = mask.sum(axis=1) < MIN_NEIGHBOURHOOD_PAGES
+        profile[part][too_few] = np.nan
+        bridge[part][too_few] = np.nan
+    return profile, bridge
+
+
+def _masked_correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Row-wise Pearson correlation of a and b over the True cells of mask (0 if flat)."""
+    count = np.maximum(mask.sum(axis=1), 1)
+    a_centred = np.where(mask, a - (a * mask).sum(axis=1)[:, None] / count[:, None], 0.0)
+    b_centred = np.where(mask, b - (b * mask).sum(axis=1)[:, None] / count[:, None], 0.0)
+    norms = np.sqrt((a_centred**2).sum(axis=1) * (b_centred**2).sum(axis=1))
+    dots = (a_centred * b_centred).sum(axis=1)
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 1e-12)
+
+
+def _profile_threshold(
+    tfidf: sparse.csr_matrix,
+    lsa: np.ndarray,
+    langs: np.ndarray,
+    pages: np.ndarray,
+    rng: np.random.Generator,
+) -> float | None:
+    """The cut between the profile correlations of each page with its nearest pages of
+    its language and with as many random ones (:func:`equal_error_threshold`)."""
+    rows, related_cols, random_cols = [], [], []
+    for chunk in _chunks(pages):
+        sims = _similarity_rows(tfidf, lsa, chunk)
+        for page, row_sims in zip(chunk, sims, strict=True):
+            candidates = np.flatnonzero(langs == langs[page])
+            candidates = candidates[candidates != page]
+            if len(candidates) < MIN_NEIGHBOURHOOD_PAGES:
+                continue
+            order = np.lexsort((candidates, -row_sims[candidates]))
+            k = min(NEIGHBOURS_PER_PAGE, len(candidates))
+            rows += [page] * k
+            related_cols += list(candidates[order[:k]])
+            random_cols += list(rng.choice(candidates, size=k))
+    if len(rows) < MIN_CALIBRATION_PAIRS:
+        return None
+    rows_array = np.array(rows * 2, dtype=int)
+    profile, _ = neighbourhood(
+        tfidf, lsa, langs, rows_array, np.array(related_cols + random_cols, dtype=int)
+    )
+    related, unrelated = profile[: len(rows)], profile[len(rows) :]
+    return equal_error_threshold(related[~np.isnan(related)], unrelated[~np.isnan(unrelated)])
 
 
 # ----------------------------------------------------------------------------- build
@@ -557,22 +645,34 @@ def off_topic_mask(
 ) -> np.ndarray:
     """True where page cols[i] is off-topic for page rows[i].
 
-    With ``threshold`` given: similarity below it. Otherwise the site calibration: for pages
-    in the same language, below the calibrated threshold *and* in another topic cluster, or
-    below the calibration's ``strong_threshold`` whatever the clusters; for pages in
-    different languages, below the cross-language threshold. A page is never off-topic for
-    itself.
+    With ``threshold`` given: similarity below it. Otherwise the site calibration. Pages in
+    different languages: below the cross-language threshold. Pages in the same language:
+    below the calibrated threshold *and* unrelated through their neighbourhoods (their
+    similarity profiles over the site's pages differ and no page bridges them, see
+    :func:`neighbourhood`); where the neighbourhood cannot be judged (small site, profile
+    not calibrated), the older rule: another topic cluster, or below the calibration's
+    ``strong_threshold``. A page is never off-topic for itself.
     """
     if threshold is not None:
-        off = sims < threshold
-    else:
-        languages = np.array(model.langs, dtype=object)
-        same_language = languages[rows] == languages[cols]
-        limit = model.calibration.thresholds(same_language)
-        other_cluster = model.labels[rows] != model.labels[cols]
-        clustered = ((sims < limit) & other_cluster) | (sims < model.calibration.strong_threshold)
-        # Clusters are made per language, so across languages only the similarity counts.
-        off = np.where(same_language, clustered, sims < limit)
+        return (sims < threshold) & (rows != cols)
+    languages = np.array(model.langs, dtype=object)
+    same_language = languages[rows] == languages[cols]
+    below = sims < model.calibration.thresholds(same_language)
+    other_cluster = model.labels[rows] != model.labels[cols]
+    clustered = (below & other_cluster) | (sims < model.calibration.strong_threshold)
+    # Clusters are made per language, so across languages only the similarity counts.
+    off = np.where(same_language, clustered, below)
+    candidates = np.flatnonzero(same_language & below & (rows != cols))
+    calibration = model.calibration
+    if len(candidates) and calibration.profile_threshold is not None:
+        profile, bridge = neighbourhood(
+            model.tfidf, model.lsa, languages, rows[candidates], cols[candidates]
+        )
+        judged = ~np.isnan(profile)
+        related = (profile >= calibration.profile_threshold) | (
+            bridge >= (calibration.related_median or np.inf)
+        )
+        off[candidates[judged]] = ~related[judged]
     return off & (rows != cols)
 
 
@@ -632,8 +732,8 @@ def _suggestions(
     off: np.ndarray,
     threshold: float | None,
 ) -> dict[int, list[str]]:
-    """source row -> up to SUGGESTIONS URLs most similar to it that are on-topic for it,
-    excluding the source and the targets it links to off-topic."""
+    """source row -> up to SUGGESTIONS URLs most similar to it and above the off-topic
+    threshold, excluding the source and the targets it links to off-topic."""
     bad_targets: dict[int, set[int]] = {}
     for row, col in zip(rows[off], cols[off], strict=True):
         bad_targets.setdefault(int(row), set()).add(int(col))
@@ -643,12 +743,21 @@ def _suggestions(
     for chunk in _chunks(sources):
         sims = _similarity_rows(model.tfidf, model.lsa, chunk)
         for source, row_sims in zip(chunk, sims, strict=True):
-            rejected = off_topic_mask(
-                model, np.full(model.size, source), everyone, row_sims, threshold
-            )
+            # Only pages at least as close as the off-topic threshold are suggested.
+            rejected = row_sims < _limits(model, source, everyone, threshold)
             rejected[[source, *bad_targets[int(source)]]] = True
             found[int(source)] = [model.urls[i] for i in _best(row_sims, ~rejected)]
     return found
+
+
+def _limits(
+    model: TopicModel, source: int, pages: np.ndarray, threshold: float | None
+) -> np.ndarray:
+    """The similarity each page needs to be on-topic for ``source``, by language."""
+    if threshold is not None:
+        return np.full(len(pages), threshold)
+    languages = np.array(model.langs, dtype=object)
+    return model.calibration.thresholds(languages[pages] == languages[source])
 
 
 def _best(sims: np.ndarray, allowed: np.ndarray, count: int = SUGGESTIONS) -> np.ndarray:

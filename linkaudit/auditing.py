@@ -69,15 +69,15 @@ def _snapshot_rows(audit: Audit) -> tuple[dict[str, object], dict[str, list[tupl
                                     "pagerank"]),
         "audit_findings": rows(findings.fillna({"detail": "", "target": ""}),
                                ["url", "category", "severity", "detail", "target"]),
-        "audit_links": rows(flagged.fillna({"promo_reason": ""}), ["source", "target", "anchor", "off_topic", "promotional",
-                                      "promo_reason"]),
+        "audit_links": rows(flagged.fillna({"promo_reason": "", "why": ""}),
+                            ["source", "target", "anchor", "off_topic", "promotional",
+                             "promo_reason", "why"]),
     }
     return summary, tables
 
 
 def _compare_with_previous(store_path: Path, audit: Audit):
     from analysis.diff import compare, snapshot_from_audit
-
     from analysis.load import load_snapshot
 
     with store.opened(store_path) as conn:
@@ -161,7 +161,6 @@ def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | No
                 out_dir: Path | None, out: TextIO) -> Path:
     """Compare two analysed crawls (default: the last two complete ones); write changes.csv."""
     from analysis.diff import compare
-
     from analysis.load import load_snapshot
     from analysis.writers import write_csv
 

@@ -126,7 +126,8 @@ CREATE TABLE IF NOT EXISTS audit_findings (
 );
 CREATE TABLE IF NOT EXISTS audit_links (
     crawl_id INTEGER NOT NULL, source TEXT NOT NULL, target TEXT, anchor TEXT NOT NULL,
-    off_topic INTEGER NOT NULL, promotional INTEGER NOT NULL, promo_reason TEXT NOT NULL
+    off_topic INTEGER NOT NULL, promotional INTEGER NOT NULL, promo_reason TEXT NOT NULL,
+    why TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_findings_crawl ON audit_findings(crawl_id);
 CREATE INDEX IF NOT EXISTS audit_links_crawl ON audit_links(crawl_id);

@@ -2,7 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.coherence import section_blocks, section_coherence, site_section_threshold
+from analysis.coherence import (
+    focused_documents,
+    section_blocks,
+    section_coherence,
+    site_section_threshold,
+)
 from analysis.text import page_documents, words
 from analysis.topics import build_topic_model
 
@@ -359,3 +364,44 @@ def test_site_threshold_is_the_median_with_few_sections():
 def test_site_threshold_splits_a_bimodal_distribution():
     scores = np.r_[np.full(40, 0.7), np.full(5, 0.05)]
     assert 0.05 < site_section_threshold(scores) < 0.7
+
+
+def test_list_of_short_lines_is_scored_but_never_flagged(site):
+    model, sections = site
+    hair_lines = "\n\n".join(
+        f"Greffe de cheveux FUE {n} : follicules, crâne et cuir chevelu dégarni." for n in range(6)
+    )
+    listed = pd.concat(
+        [
+            sections,
+            pd.DataFrame(
+                [{"url": URL("spasticity"), "ord": 9, "level": 2, "heading": "Nos cheveux",
+                  "text": hair_lines}]
+            ),
+        ]
+    )
+    _, section_frame = section_coherence(model, listed)
+    row = _section(section_frame, "spasticity", "Nos cheveux")
+    assert pd.notna(row["score"])
+    assert not row["incoherent"]
+
+
+def test_focused_documents_drop_only_the_incoherent_section(site, scored):
+    model, sections = site
+    pages, _, headings = _frames()
+    docs = page_documents(pages, sections, headings)
+    focused = focused_documents(docs, sections, scored[1]).set_index("url")
+    article = focused.loc[URL("spasticity")]
+    assert "Greffe de cheveux" not in article["text"]
+    assert "Greffe de cheveux" not in article["headings"]
+    assert "tizanidine" in article["text"]
+    assert "Étirements et rééducation" in article["text"]
+    assert focused.loc[URL("hair"), "text"] == docs.set_index("url").loc[URL("hair"), "text"]
+
+
+def test_focused_documents_unchanged_without_incoherent_sections(site):
+    model, sections = site
+    pages, _, headings = _frames()
+    docs = page_documents(pages, sections, headings)
+    _, section_frame = section_coherence(model, sections, threshold=0.0)
+    assert focused_documents(docs, sections, section_frame).equals(docs)

@@ -66,6 +66,10 @@ def make_links(pairs: list[tuple], **columns) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+LINK_COLUMNS = ["source", "ord", "target", "anchor", "rel", "position", "internal"]
+EMPTY = graph.resolve_redirects(make_pages([{"url": "home"}]))  # a site without redirects
+
+
 # --------------------------------------------------------------------------- redirects
 
 
@@ -127,6 +131,17 @@ def test_resolve_redirects_flags_loops(resolved: pd.DataFrame, start, chain) -> 
     assert row["loop"]
     assert pd.isna(row["final_url"])
     assert row["chain"] == " -> ".join(url(p) for p in chain)
+
+
+def test_resolve_redirects_walks_a_long_chain() -> None:
+    hops = [
+        {"url": f"r{i}", "status": 301, "redirect_to": f"r{i + 1}", "is_html": False}
+        for i in range(30)
+    ]
+    resolved = graph.resolve_redirects(make_pages([*hops, {"url": "r30"}])).set_index("url")
+    assert resolved.loc[url("r0"), "hops"] == 30
+    assert resolved.loc[url("r0"), "final_url"] == url("r30")
+    assert not resolved["loop"].any()
 
 
 def test_resolve_redirects_without_redirects_is_empty() -> None:
@@ -244,10 +259,6 @@ def test_link_score_of_a_single_page_is_100() -> None:
     pages = make_pages([{"url": "home"}])
     scores = graph.link_score(pages, make_links([]).reindex(columns=LINK_COLUMNS), EMPTY)
     assert scores[url("home")] == 100
-
-
-LINK_COLUMNS = ["source", "ord", "target", "anchor", "rel", "position", "internal"]
-EMPTY = graph.resolve_redirects(make_pages([{"url": "home"}]))
 
 
 # --------------------------------------------------------------------------- counts, depth
@@ -448,7 +459,7 @@ def test_pagerank_of_empty_graph_is_all_na() -> None:
     assert scores.isna().all()
 
 
-def test_link_score_stays_finite_on_a_random_site() -> None:
+def test_pagerank_matches_networkx_on_a_random_300_page_site() -> None:
     rng = np.random.default_rng(3)
     names = [f"p{i}" for i in range(300)]
     edges = [(names[a], names[b]) for a, b in rng.integers(0, 300, size=(3000, 2))]

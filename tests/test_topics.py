@@ -9,6 +9,8 @@ from analysis.topics import (
     clusters,
     equal_error_threshold,
     link_relevance,
+    neighbourhood,
+    off_topic_mask,
     otsu_threshold,
     page_topics,
     similarity,
@@ -421,3 +423,38 @@ def test_otsu_threshold_falls_between_the_modes(values, low, high):
 
 def test_otsu_threshold_of_constant_values_is_none():
     assert otsu_threshold(np.full(10, 0.3)) is None
+
+
+def test_neighbourhood_profiles_tell_related_pages_from_unrelated_ones(model):
+    rows = np.array([model.index[URL("a1")], model.index[URL("a1")]])
+    cols = np.array([model.index[URL("a2")], model.index[URL("b1")]])
+    langs = np.array(model.langs, dtype=object)
+    profile, bridge = neighbourhood(model.tfidf, model.lsa, langs, rows, cols)
+    assert profile[0] > profile[1]
+    assert bridge[0] > bridge[1]
+    assert np.all((profile >= -1) & (profile <= 1))
+
+
+def test_neighbourhood_needs_enough_pages_of_the_language(model):
+    english = [i for i, lang in enumerate(model.langs) if lang == "en"]
+    langs = np.array(model.langs, dtype=object)
+    lonely = langs.copy()
+    lonely[english[2:]] = "xx"  # leave two English pages alone in their language
+    profile, bridge = neighbourhood(
+        model.tfidf, model.lsa, lonely, np.array(english[:1]), np.array(english[1:2])
+    )
+    assert np.isnan(profile).all() and np.isnan(bridge).all()
+
+
+def test_calibration_has_a_profile_threshold(model):
+    assert model.calibration.profile_threshold is not None
+    assert -1 <= model.calibration.profile_threshold <= 1
+
+
+def test_pair_below_threshold_but_sharing_neighbours_is_not_off_topic(model):
+    source, target = model.index[URL("a1")], model.index[URL("a2")]
+    low = np.array([model.calibration.threshold / 2])
+    off = off_topic_mask(model, np.array([source]), np.array([target]), low)
+    assert not off[0]
+    other = model.index[URL("b1")]
+    assert off_topic_mask(model, np.array([source]), np.array([other]), low)[0]
