@@ -100,6 +100,12 @@ def _crawl(args: argparse.Namespace, config: Config, url: str, store_path: Path,
     return result
 
 
+def _require_complete(result) -> None:
+    if result.state != "complete":
+        raise CliError(f"crawl {result.crawl_id} stopped before the end ({result.state}); "
+                       "no report written: `linkaudit run --resume` continues it")
+
+
 def cmd_crawl(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args)
     url = _start_url(args, config)
@@ -117,9 +123,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     store_path = _store_for_url(args, config, url)
     with site_lock(store_path.parent):
         result = _crawl(args, config, url, store_path, out)
-        if result.state != "complete":
-            raise CliError(f"crawl {result.crawl_id} stopped before the end ({result.state}); "
-                           "no report written: `linkaudit run --resume` continues it")
+        _require_complete(result)
         report = audit_crawl(config, store_path, result.crawl_id,
                              Path(args.out) if args.out else None, out)
     return EXIT_ALERT if report.alerts(args.fail_on, sys.stderr) else 0
@@ -165,6 +169,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     try:
         with site_lock(store_path.parent):
             result = _crawl(crawl_args, config, url, store_path, out)
+            _require_complete(result)
             audit_crawl(config, store_path, result.crawl_id,
                         Path(args.out) if args.out else None, out)
     finally:

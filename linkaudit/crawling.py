@@ -104,7 +104,10 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     quiet_failure_logs()
     process.crawl("site", start_url=start_url, resume_done=done, resume_frontier=frontier)
     process.start()
-    return summarize(store_path, crawl_id, start_url)
+    result = summarize(store_path, crawl_id, start_url)
+    if result.state == "complete" and job_dir:
+        shutil.rmtree(job_dir, ignore_errors=True)  # kept only to resume an unfinished crawl
+    return result
 
 
 def quiet_failure_logs() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -127,7 +127,7 @@ CREATE TABLE IF NOT EXISTS audit_findings (
 CREATE TABLE IF NOT EXISTS audit_links (
     crawl_id INTEGER NOT NULL, source TEXT NOT NULL, target TEXT, anchor TEXT NOT NULL,
     off_topic INTEGER NOT NULL, promotional INTEGER NOT NULL, promo_reason TEXT NOT NULL,
-    why TEXT NOT NULL
+    why TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS audit_findings_crawl ON audit_findings(crawl_id);
 CREATE INDEX IF NOT EXISTS audit_links_crawl ON audit_links(crawl_id);
@@ -172,14 +172,32 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
+        _add_missing_columns(conn)
         conn.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
         )
         conn.commit()
     except (sqlite3.Error, OSError) as exc:
         raise StoreError(f"cannot open crawl store {path}: {exc}") from exc
     return conn
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older linkaudit up to this schema (columns only grow)."""
+    reference = sqlite3.connect(":memory:")
+    reference.executescript(SCHEMA)
+    tables = [r[0] for r in reference.execute("SELECT name FROM sqlite_master WHERE type='table'"
+                                              " AND name NOT LIKE 'sqlite_%'")]
+    for table in tables:
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for _, name, ctype, notnull, default, _ in reference.execute(
+                f"PRAGMA table_info({table})"):
+            if name not in have:
+                clause = f" DEFAULT {default}" if default is not None else ""
+                clause += " NOT NULL" if notnull and default is not None else ""
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ctype}{clause}")
+    reference.close()
 
 
 @contextmanager

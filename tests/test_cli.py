@@ -126,3 +126,23 @@ def test_version_is_printed(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.startswith("linkaudit ")
+
+
+def test_store_of_an_older_schema_gains_the_new_columns(tmp_path):
+    import sqlite3 as sql
+
+    from linkaudit import store
+
+    old = sql.connect(tmp_path / "old.sqlite")
+    old.executescript("CREATE TABLE crawls (crawl_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                      "site TEXT NOT NULL, start_url TEXT NOT NULL, started_at TEXT NOT NULL, "
+                      "finished_at TEXT, state TEXT NOT NULL DEFAULT 'running', "
+                      "finish_reason TEXT, settings_json TEXT NOT NULL DEFAULT '{}', "
+                      "job_dir TEXT);"
+                      "INSERT INTO crawls(site, start_url, started_at) VALUES ('s', 'u', 't');")
+    old.commit()
+    old.close()
+    conn = store.connect(tmp_path / "old.sqlite")
+    store.finish_crawl(conn, 1, "complete", "finished", {"downloader/response_bytes": 10})
+    assert store.crawl_stats(conn, 1) == {"downloader/response_bytes": 10}
+    assert store.get_crawl(conn, 1).state == "complete"
