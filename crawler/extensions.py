@@ -44,7 +44,8 @@ class Progress:
     def item_scraped(self, item: Any) -> None:
         if isinstance(item, PageItem):
             self.done += 1
-            if item.status is None or item.status >= 400:
+            failed = item.status is None and not item.blocked_by_robots
+            if failed or (item.status or 0) >= 400:
                 self.errors += 1
 
     def spider_opened(self) -> None:

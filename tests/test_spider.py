@@ -198,3 +198,39 @@ def test_latin1_page_is_decoded_from_its_meta_charset(tmp_path, site_server, cli
     conn = sqlite3.connect(tmp_path / "s.sqlite")
     assert conn.execute("SELECT title FROM pages").fetchone()[0] == "Spasticité"
     assert conn.execute("SELECT text FROM headings").fetchone()[0] == "Élévation"
+
+
+def test_scrapy_crawl_command_works_from_the_repository_root(tmp_path, site_server):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    served = site_server(write_site(tmp_path / "site"))
+    store = tmp_path / "scrapy.sqlite"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "site", "-a",
+         f"start_url={served.url('index.html')}", "-s", f"LINKAUDIT_STORE={store}",
+         "-s", "DOWNLOAD_DELAY=0"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    conn = sqlite3.connect(store)
+    assert conn.execute("SELECT state FROM crawls").fetchone()[0] == "complete"
+    assert conn.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == 13
+
+
+def test_progress_is_reported_in_plain_lines_when_not_on_a_terminal(tmp_path, site_server):
+    served = site_server(write_site(tmp_path / "site"))
+    result = run_cli("crawl", served.url("index.html"), "--store", "s.sqlite", "--delay", "0",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("crawled ")]
+    assert lines and "\r" not in result.stderr
+    assert lines[-1].startswith("crawled 13 pages, 0 queued, 3 errors")
+    assert "pages/s" in lines[-1]
+
+
+def test_progress_line_shows_done_queued_errors_and_rate():
+    from crawler.extensions import progress_line
+
+    assert progress_line(120, 30, 4, 60.0) == (
+        "crawled 120 pages, 30 queued, 4 errors, 2.0 pages/s, 60s")
