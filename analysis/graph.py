@@ -13,6 +13,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from analysis.checks import concat_findings, make_findings
+
 # Browsers give up after about 20 redirects; a chain this long is treated as a loop.
 MAX_REDIRECT_HOPS = 100
 
@@ -33,7 +35,6 @@ BROKEN_COLUMNS = [
     "final_status",
     "reason",
 ]
-FINDING_COLUMNS = ["url", "category", "severity", "detail", "target"]
 
 _NOFOLLOW_RE = r"(?:^|\s)nofollow(?:\s|$)"
 
@@ -473,44 +474,22 @@ def redirect_findings(redirects_resolved: pd.DataFrame) -> pd.DataFrame:
     resolved = redirects_resolved
     loops = resolved[resolved["loop"].to_numpy(dtype=bool)]
     chains = resolved[(~resolved["loop"] & (resolved["hops"] >= 2)).to_numpy(dtype=bool)]
-    frames = [
-        _findings(loops["url"], "redirect_loop", "error", "redirect loop: " + loops["chain"]),
-        _findings(
-            chains["url"],
-            "redirect_chain",
-            "warning",
-            chains["hops"].astype("str") + " redirects: " + chains["chain"],
-        ),
-    ]
-    return pd.concat(frames, ignore_index=True)
+    return concat_findings([
+        make_findings(loops, "redirect_loop", lambda f: "redirect loop: " + f["chain"]),
+        make_findings(chains, "redirect_chain",
+                      lambda f: f["hops"].astype("str") + " redirects: " + f["chain"]),
+    ])
 
 
 def broken_link_findings(broken: pd.DataFrame) -> pd.DataFrame:
     """One broken_link error per broken link occurrence, on the linking page."""
-    detail = broken["reason"] + ' (anchor "' + broken["anchor"].fillna("").astype("str") + '")'
-    return _findings(broken["source"], "broken_link", "error", detail, target=broken["target"])
+    return make_findings(
+        broken, "broken_link",
+        lambda f: f["reason"] + ' (anchor "' + f["anchor"].fillna("").astype("str") + '")',
+        url="source", target="target")
 
 
 def orphan_findings(orphans: pd.DataFrame) -> pd.DataFrame:
-    detail = "no internal page links here (found via " + orphans["found_via"].fillna("?") + ")"
-    return _findings(orphans["url"], "orphan_page", "warning", detail)
-
-
-def _findings(
-    url: pd.Series,
-    category: str,
-    severity: str,
-    detail: pd.Series,
-    target: pd.Series | None = None,
-) -> pd.DataFrame:
-    n_rows = len(url)
-    return pd.DataFrame(
-        {
-            "url": url.to_numpy(dtype=object),
-            "category": [category] * n_rows,
-            "severity": [severity] * n_rows,
-            "detail": detail.to_numpy(dtype=object),
-            "target": (target.to_numpy(dtype=object) if target is not None else [None] * n_rows),
-        },
-        columns=FINDING_COLUMNS,
-    ).astype("str")
+    return make_findings(
+        orphans, "orphan_page",
+        lambda f: "no internal page links here (found via " + f["found_via"].fillna("?") + ")")

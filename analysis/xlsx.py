@@ -23,17 +23,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from analysis.model import Audit
+from analysis.writers import neutralise
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 WIDTH_SAMPLE_ROWS = 500
 MIN_WIDTH, MAX_WIDTH = 8, 60
-
-
-def neutralise(text: str) -> str:
-    """Text a spreadsheet shows as written instead of evaluating it as a formula."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def _safe_text(text: str) -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis import graph
+from analysis.checks import FINDING_COLUMNS
 
 SITE = "https://site.test"
 
@@ -156,7 +157,7 @@ def test_redirect_findings_report_chains_and_loops(resolved: pd.DataFrame) -> No
     assert by_url.loc[url("two"), "category"] == "redirect_chain"
     assert {by_url.loc[url(p), "category"] for p in ("loop1", "loop2", "self")} == {"redirect_loop"}
     assert url("one") not in by_url.index
-    assert list(findings.columns) == graph.FINDING_COLUMNS
+    assert list(findings.columns) == FINDING_COLUMNS
 
 
 # --------------------------------------------------------------------------- link score
