@@ -12,14 +12,16 @@ the pairs asked for, and neighbour searches run in chunks of rows.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from scipy import sparse, special
 from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import ConvergenceWarning
@@ -47,6 +49,8 @@ SILHOUETTE_SAMPLE = 3000
 MIN_PAGES_FOR_CALIBRATION = 6
 FALLBACK_THRESHOLD = 0.10
 NEIGHBOURS_PER_PAGE = 3
+# Random pages compared with each page for the "unrelated" profile sample (all when fewer).
+RANDOM_PARTNERS = 50
 MIN_CALIBRATION_PAIRS = 12
 # Kolmogorov-Smirnov coefficient for 5 %: "related" must differ from random to be trusted.
 KS_CRITICAL = 1.36
@@ -358,8 +362,33 @@ def equal_error_threshold(related: np.ndarray, unrelated: np.ndarray) -> float |
     )
     if 1 - errors.min() <= critical:
         return None
+    return _smoothed_best_cut(related, unrelated)
+
+
+def _smoothed_best_cut(related: np.ndarray, unrelated: np.ndarray, points: int = 1024) -> float:
+    """The equal-error cut of the two samples' kernel-smoothed distribution functions.
+
+    The empirical cut jumps from one sample value to another when a single page changes;
+    smoothing each sample with a Gaussian kernel (Silverman's bandwidth) makes the cut move
+    only as much as the distributions do, so two crawls of an almost unchanged site get
+    almost the same threshold.
+    """
+    low = min(related.min(), unrelated.min())
+    high = max(related.max(), unrelated.max())
+    grid = np.linspace(low, high, points)
+    errors = _smooth_cdf(related, grid) + 1 - _smooth_cdf(unrelated, grid)
     best = np.flatnonzero(errors <= errors.min() + 1e-12)
-    return float(cuts[best[len(best) // 2]])
+    return float(grid[best[len(best) // 2]])
+
+
+def _smooth_cdf(sample: np.ndarray, grid: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    spread = sample.std() or 1e-3
+    bandwidth = max(1.06 * spread * len(sample) ** -0.2, 1e-4)
+    cdf = np.zeros(len(grid))
+    for start in range(0, len(sample), chunk):
+        part = sample[start:start + chunk]
+        cdf += special.ndtr((grid[:, None] - part[None, :]) / bandwidth).sum(axis=1)
+    return cdf / len(sample)
 
 
 def _pair_samples(
@@ -367,7 +396,7 @@ def _pair_samples(
     lsa: np.ndarray,
     langs: np.ndarray,
     rows: np.ndarray,
-    rng: np.random.Generator,
+    sampler: StableSampler,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per regime ("same" / "cross" language), similarities of the pages in ``rows`` to
     their nearest pages of that regime (related) and to as many random pages (unrelated)."""
@@ -382,13 +411,14 @@ def _pair_samples(
         not_self = np.ones_like(same_language)
         not_self[np.arange(len(chunk)), chunk] = False
         for regime, allowed in (("same", same_language), ("cross", ~same_language & not_self)):
-            for row_sims, row_allowed in zip(sims, allowed, strict=True):
-                candidates = row_sims[row_allowed]
-                if len(candidates) == 0:
+            for page, row_sims, row_allowed in zip(chunk, sims, allowed, strict=True):
+                positions = np.flatnonzero(row_allowed)
+                if len(positions) == 0:
                     continue
+                candidates = row_sims[positions]
                 k = min(NEIGHBOURS_PER_PAGE, len(candidates))
                 samples[regime][0].append(-np.sort(-candidates)[:k])
-                samples[regime][1].append(rng.choice(candidates, size=k))
+                samples[regime][1].append(candidates[sampler.pick(page, positions, k)])
     return {
         regime: (
             np.concatenate(related) if related else np.zeros(0),
@@ -398,28 +428,90 @@ def _pair_samples(
     }
 
 
+class StableSampler:
+    """Pseudo-random choices that stay put when the site changes a little.
+
+    Each page pair gets a priority from a hash of the two pages' keys (hashes of their
+    paths), and a page's "random" partners are the candidates of lowest priority
+    (rendezvous hashing). Removing or adding one page changes only the samples that
+    involved it, so the calibrated thresholds of two crawls of an almost unchanged site
+    stay almost the same, and scheduled comparisons do not report verdicts that flipped
+    only because a random draw did.
+    """
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys = keys.astype(np.uint64)
+
+    @classmethod
+    def for_urls(cls, urls: Sequence[str]) -> StableSampler:
+        return cls(np.array([_path_key(url) for url in urls], dtype=np.uint64))
+
+    def priorities(self, row: int, candidates: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            mixed = self.keys[candidates] ^ (self.keys[row] * np.uint64(0x9E3779B97F4A7C15))
+        return _splitmix64(mixed)
+
+    def pick(self, row: int, candidates: np.ndarray, k: int) -> np.ndarray:
+        """Positions (in ``candidates``) of ``k`` stable pseudo-random candidates."""
+        if k >= len(candidates):
+            return np.arange(len(candidates))
+        return np.argpartition(self.priorities(row, candidates), k)[:k]
+
+    def subsample(self, limit: int) -> np.ndarray:
+        """Up to ``limit`` page rows, the same ones whatever other pages come and go."""
+        if len(self.keys) <= limit:
+            return np.arange(len(self.keys))
+        return np.sort(np.argpartition(_splitmix64(self.keys.copy()), limit)[:limit])
+
+
+def _path_key(url: str) -> int:
+    parts = urlsplit(url)
+    digest = hashlib.blake2b(f"{parts.path}?{parts.query}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def _splitmix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser: spreads any change of the input over all 64 bits."""
+    x = values.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def _random_partners(page: int, candidates: np.ndarray, sampler: StableSampler) -> np.ndarray:
+    """The "unrelated" profile sample of one page: every candidate on small sites,
+    RANDOM_PARTNERS stable pseudo-random ones beyond."""
+    if len(candidates) <= RANDOM_PARTNERS:
+        return candidates
+    return candidates[sampler.pick(page, candidates, RANDOM_PARTNERS)]
+
+
 def calibrate(
     tfidf: sparse.csr_matrix,
     lsa: np.ndarray,
     langs: Sequence[str] | None = None,
-    random_state: int = 0,
+    urls: Sequence[str] | None = None,
 ) -> Calibration:
     """Off-topic thresholds from the site's own similarities.
 
     Each page's similarities to its nearest pages stand for "related", its similarities to
-    random pages for "unrelated"; the threshold is the cut that best separates the two
-    samples (:func:`equal_error_threshold`). Pages in different languages share few words,
-    so pairs across languages get their own threshold, from their own samples.
+    pseudo-random pages (:class:`StableSampler`, keyed on ``urls``) for "unrelated"; the
+    threshold is the cut that best separates the two samples
+    (:func:`equal_error_threshold`). Pages in different languages share few words, so
+    pairs across languages get their own threshold, from their own samples.
     """
     n_pages = tfidf.shape[0]
     langs_array = np.array(langs if langs is not None else ["und"] * n_pages, dtype=object)
     if n_pages < MIN_PAGES_FOR_CALIBRATION or tfidf.shape[1] == 0:
         return Calibration(FALLBACK_THRESHOLD, FALLBACK_THRESHOLD, "fallback")
-    rng = np.random.default_rng(random_state)
-    pages = np.arange(n_pages)
-    if n_pages > CALIBRATION_PAGES:
-        pages = np.sort(rng.choice(n_pages, CALIBRATION_PAGES, replace=False))
-    samples = _pair_samples(tfidf, lsa, langs_array, pages, rng)
+    sampler = StableSampler.for_urls(urls if urls is not None else
+                                     [f"/{i}" for i in range(n_pages)])
+    pages = sampler.subsample(CALIBRATION_PAGES)
+    samples = _pair_samples(tfidf, lsa, langs_array, pages, sampler)
     thresholds = {
         regime: equal_error_threshold(related, unrelated)
         if min(len(related), len(unrelated)) >= MIN_CALIBRATION_PAIRS
@@ -435,7 +527,7 @@ def calibrate(
         method="site",
         related_median=float(np.median(related)),
         unrelated_median=float(np.median(unrelated)),
-        profile_threshold=_profile_threshold(tfidf, lsa, langs_array, pages, rng),
+        profile_threshold=_profile_threshold(tfidf, lsa, langs_array, pages, sampler),
     )
 
 
@@ -494,11 +586,11 @@ def _profile_threshold(
     lsa: np.ndarray,
     langs: np.ndarray,
     pages: np.ndarray,
-    rng: np.random.Generator,
+    sampler: StableSampler,
 ) -> float | None:
     """The cut between the profile correlations of each page with its nearest pages of
     its language and with as many random ones (:func:`equal_error_threshold`)."""
-    rows, related_cols, random_cols = [], [], []
+    rows, related_cols, rows_random, random_cols = [], [], [], []
     for chunk in _chunks(pages):
         sims = _similarity_rows(tfidf, lsa, chunk)
         for page, row_sims in zip(chunk, sims, strict=True):
@@ -510,10 +602,12 @@ def _profile_threshold(
             k = min(NEIGHBOURS_PER_PAGE, len(candidates))
             rows += [page] * k
             related_cols += list(candidates[order[:k]])
-            random_cols += list(rng.choice(candidates, size=k))
+            partners = _random_partners(page, candidates, sampler)
+            rows_random += [page] * len(partners)
+            random_cols += list(partners)
     if len(rows) < MIN_CALIBRATION_PAIRS:
         return None
-    rows_array = np.array(rows * 2, dtype=int)
+    rows_array = np.array(rows + rows_random, dtype=int)
     profile, _ = neighbourhood(
         tfidf, lsa, langs, rows_array, np.array(related_cols + random_cols, dtype=int)
     )
@@ -565,7 +659,8 @@ def build_topic_model(
         labels=labels,
         cluster_names=_cluster_names(cluster_terms),
         cluster_terms=cluster_terms,
-        calibration=calibrate(tfidf, lsa, list(docs["lang"].astype(str)), random_state),
+        calibration=calibrate(tfidf, lsa, list(docs["lang"].astype(str)),
+                              list(docs["url"].astype(str))),
     )
 
 
