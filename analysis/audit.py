@@ -68,6 +68,7 @@ def page_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicMo
     counts = graph.link_counts(pages, links).set_index("url")
     out["inlinks"] = out["url"].map(counts["inlinks"]).fillna(0).astype("Int64")
     out["outlinks"] = out["url"].map(counts["outlinks"]).fillna(0).astype("Int64")
+    out["dead_end"] = out["url"].isin(set(graph.dead_ends(pages, links)["url"]))
     score = graph.link_score(pages, links, resolved)
     out["pagerank"] = out["url"].map(score)
     if model is not None:
@@ -133,6 +134,8 @@ def offtopic_table(links: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
 
 def _link_findings(links: pd.DataFrame) -> list[pd.DataFrame]:
     off = links[links["off_topic"]].copy()
+    if off.empty:
+        return [checks.empty_findings(), promo.promotional_findings(links)]
     off["detail"] = ("relevance " + off["relevance"].map("{:.2f}".format) + " — "
                      + off["why"].astype(str))
     return [
@@ -143,6 +146,8 @@ def _link_findings(links: pd.DataFrame) -> list[pd.DataFrame]:
 
 def _section_findings(section_scores: pd.DataFrame) -> pd.DataFrame:
     bad = section_scores[section_scores["incoherent"].fillna(False).astype(bool)].copy()
+    if bad.empty:
+        return checks.empty_findings()
     bad["detail"] = ("section \"" + bad["heading"].astype(str) + "\" scores "
                      + bad["score"].map("{:.2f}".format) + " against the page's topic: "
                      + bad["why"].astype(str))
@@ -150,6 +155,8 @@ def _section_findings(section_scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _duplicate_findings(dups: pd.DataFrame) -> pd.DataFrame:
+    if dups.empty:
+        return checks.empty_findings()
     dups = dups.copy()
     dups["detail"] = ("near-duplicate of " + dups["duplicate_of"].astype(str) + " (similarity "
                       + dups["similarity"].map("{:.2f}".format) + ")")

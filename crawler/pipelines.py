@@ -139,7 +139,8 @@ class StorePipeline:
     def spider_closed(self, reason: str) -> None:
         if self.conn is None:
             return
-        state = "complete" if reason == "finished" else "interrupted"
+        # A time limit is a limit the user set, like max_pages: the crawl is complete.
+        state = "complete" if reason in ("finished", "closespider_timeout") else "interrupted"
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         store.finish_crawl(self.conn, self.crawl_id, state, reason, stats)
         self.conn.close()

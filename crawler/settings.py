@@ -35,6 +35,7 @@ def scrapy_settings(crawl: Any, *, store: str | None = None, crawl_id: int | Non
         "DOWNLOAD_MAXSIZE": crawl.max_download_size,
         "DOWNLOAD_WARNSIZE": 0,
         "URLLENGTH_LIMIT": crawl.max_url_length,
+        "CLOSESPIDER_TIMEOUT": crawl.max_seconds,
         # The spider records every hop and every status itself.
         "REDIRECT_ENABLED": False,
         "HTTPERROR_ALLOW_ALL": True,

@@ -192,14 +192,21 @@ def history_table(store_path: Path) -> str:
     """One line per crawl in the store with its headline figures."""
     with store.opened(store_path) as conn:
         crawls = store.list_crawls(conn)
-        lines = [f"{'crawl':>5}  {'started (UTC)':<25} {'state':<11} {'pages':>6} "
-                 f"{'links':>7} {'errors':>6}  start URL"]
+        audits = store.audit_summaries(conn)
+        lines = [f"{'crawl':>5}  {'started (UTC)':<25} {'state':<11} {'pages':>6} {'links':>7} "
+                 f"{'errors':>6} {'warnings':>8} {'off-topic':>9} {'promo':>6}  start URL"]
         for info in crawls:
             numbers = store.counts(conn, info.crawl_id)
-            errors = conn.execute(
-                "SELECT COUNT(*) FROM pages WHERE crawl_id = ? AND (status IS NULL OR "
-                "status >= 400)", (info.crawl_id,)).fetchone()[0]
+            audit = audits.get(info.crawl_id, {})
+
+            def figure(key: str, width: int, audit: dict = audit) -> str:
+                value = audit.get(key)
+                return f"{value:>{width}}" if value is not None else f"{'-':>{width}}"
+
             lines.append(f"{info.crawl_id:>5}  {info.started_at:<25} {info.state:<11} "
-                         f"{numbers['pages']:>6} {numbers['links']:>7} {errors:>6}  "
-                         f"{info.start_url}")
+                         f"{numbers['pages']:>6} {numbers['links']:>7} {figure('errors', 6)} "
+                         f"{figure('warnings', 8)} {figure('off_topic_links', 9)} "
+                         f"{figure('promotional_links', 6)}  {info.start_url}")
+    lines.append("(figures after the state are from each crawl's last analysis; "
+                 "- = not analysed)")
     return "\n".join(lines) + "\n"

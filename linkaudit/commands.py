@@ -67,8 +67,14 @@ def _existing_store(args: argparse.Namespace, config: Config) -> Path:
 @contextmanager
 def site_lock(site_dir: Path) -> Iterator[None]:
     """Keep two runs of one site from overlapping (cron jobs that run long)."""
-    site_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(site_dir / ".lock", "w")  # noqa: SIM115 - held for the with-block
+    try:
+        site_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create {site_dir}: {exc.strerror or exc}") from exc
+    try:
+        handle = open(site_dir / ".lock", "w")  # noqa: SIM115 - held for the with-block
+    except OSError as exc:
+        raise CliError(f"cannot write to {site_dir}: {exc.strerror or exc}") from exc
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
@@ -100,6 +106,19 @@ def _crawl(args: argparse.Namespace, config: Config, url: str, store_path: Path,
     return result
 
 
+def _check_writable(folder: Path | None) -> None:
+    """Fail before crawling, not after, when the report folder cannot be written."""
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".linkaudit-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CliError(f"cannot write reports to {folder}: {exc.strerror or exc}") from exc
+
+
 def _require_complete(result) -> None:
     if result.state != "complete":
         raise CliError(f"crawl {result.crawl_id} stopped before the end ({result.state}); "
@@ -121,6 +140,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args)
     url = _start_url(args, config)
     store_path = _store_for_url(args, config, url)
+    _check_writable(Path(args.out) if args.out else None)
     with site_lock(store_path.parent):
         result = _crawl(args, config, url, store_path, out)
         _require_complete(result)

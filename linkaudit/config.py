@@ -34,6 +34,7 @@ class SiteConfig:
 class CrawlConfig:
     max_pages: int = 10000
     max_depth: int = 20
+    max_seconds: float = 0.0
     concurrency: int = 2
     delay: float = 0.5
     autothrottle: bool = True

@@ -146,3 +146,61 @@ def test_store_of_an_older_schema_gains_the_new_columns(tmp_path):
     store.finish_crawl(conn, 1, "complete", "finished", {"downloader/response_bytes": 10})
     assert store.crawl_stats(conn, 1) == {"downloader/response_bytes": 10}
     assert store.get_crawl(conn, 1).state == "complete"
+
+
+def test_example_site_file_is_a_valid_config():
+    from linkaudit.config import load_config
+    from tests.conftest import REPO
+
+    config = load_config(REPO / "config" / "sites" / "example.toml")
+    assert config.site.name == "example"
+    assert config.crawl.max_seconds == 3600.0
+
+
+def test_unwritable_report_folder_fails_before_crawling(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run_in_process("run", "http://127.0.0.1:9/", "--store",
+                                  str(tmp_path / "s.sqlite"), "--out", str(blocker / "out"))
+    assert code == 1
+    assert err.startswith("linkaudit: error: cannot write reports to")
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_unwritable_store_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run_in_process("crawl", "http://127.0.0.1:9/", "--store",
+                                  str(blocker / "site" / "s.sqlite"))
+    assert code == 1
+    assert err.startswith("linkaudit: error: cannot create")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_history_without_analysis_shows_dashes(tmp_path):
+    from linkaudit import store
+
+    conn = store.connect(tmp_path / "s.sqlite")
+    store.start_crawl(conn, "site", "http://127.0.0.1:9/", {})
+    conn.close()
+    code, out, _ = run_in_process("history", "--store", str(tmp_path / "s.sqlite"))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["crawl", "started", "(UTC)", "state"]
+    assert lines[1].split()[2] == "running" and " - " in lines[1]
+
+
+@pytest.mark.e2e
+def test_run_of_a_site_with_no_indexable_page_still_writes_every_report(tmp_path, site_server):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "_routes.txt").write_text("503 /down.html\n")
+    served = site_server(site)
+    result = run_cli("run", served.url("down.html"), "--store", "s.sqlite", "--out", "out",
+                     "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name in ("pages.csv", "links.csv", "headings.csv", "findings.csv",
+                 "offtopic_links.csv", "index.html"):
+        assert (tmp_path / "out" / name).exists(), name
+    findings = (tmp_path / "out" / "findings.csv").read_text("utf-8-sig")
+    assert "server_error" in findings

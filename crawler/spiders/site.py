@@ -156,8 +156,14 @@ class SiteSpider(scrapy.Spider):
             return
         encoding = getattr(response, "encoding", None) if isinstance(response, TextResponse) \
             else None
-        item.extract = extract_page(response.body, response.url, encoding=encoding,
-                                    strip_params=self.strip_params)
+        try:
+            item.extract = extract_page(response.body, response.url, encoding=encoding,
+                                        strip_params=self.strip_params)
+        except Exception as exc:  # noqa: BLE001 - a page that breaks the parser is still recorded
+            item.error = f"could not parse the page: {type(exc).__name__}: {exc}"[:300]
+            self.logger.warning("%s: %s", response.url, item.error)
+            yield item
+            return
         yield item
         if response.status != 200:
             return
