@@ -149,7 +149,11 @@ def test_history_lists_every_crawl(two_runs):
     result = run_cli("history", "--store", "site/crawls.sqlite", cwd=two_runs["work"])
     assert result.returncode == 0
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 4 and "complete" in lines[-1]
+    crawls = [line.split() for line in lines[1:-1]]
+    assert [row[0] for row in crawls] == ["1", "2", "3"]
+    assert all(row[3] == "complete" for row in crawls)
+    # crawl 2 was never analysed; 1 and 3 were, and show their figures.
+    assert crawls[1][6] == "-" and crawls[2][6] != "-"
 
 
 def test_a_second_run_of_the_same_site_is_locked_out(tmp_path):
