@@ -693,6 +693,10 @@ def top_terms(model: TopicModel, row: int, count: int = TOP_TERMS) -> list[str]:
     """
     start, end = model.tfidf.indptr[row], model.tfidf.indptr[row + 1]
     cols, weights = model.tfidf.indices[start:end], model.tfidf.data[start:end]
+    if model.vectorizer is not None:
+        # Full IDF lets a word used twice on one page outrank the word the page is about
+        # (used thirty times, but also named by the pages around it): halve its say.
+        weights = weights / np.sqrt(model.vectorizer.idf_[cols])
     unique_to_page = model.doc_freq[cols] < 2
     order = np.lexsort((cols, -weights, unique_to_page))[:count]
     return [model.display.get(model.terms[c], model.terms[c]) for c in cols[order]]

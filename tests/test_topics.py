@@ -10,6 +10,7 @@ from analysis.topics import (
     equal_error_threshold,
     link_relevance,
     neighbourhood,
+    top_terms,
     off_topic_mask,
     otsu_threshold,
     page_topics,
@@ -458,3 +459,18 @@ def test_pair_below_threshold_but_sharing_neighbours_is_not_off_topic(model):
     assert not off[0]
     other = model.index[URL("b1")]
     assert off_topic_mask(model, np.array([source]), np.array([other]), low)[0]
+
+
+def test_top_terms_prefer_the_word_a_page_is_about_over_a_rare_one():
+    # p0 is about gardening (12 uses), a word most pages also use once; "patience" (3 uses)
+    # appears on one other page only. Plain tf-idf ranks "patience" first.
+    others = ["roses", "lawns", "hedges", "bulbs", "ponds", "sheds", "fences"]
+    texts = ["gardening " * 12 + "patience patience patience tomatoes compost"]
+    texts += [f"Notes about {word} and weather, gardening once." for word in others[:6]]
+    texts[1] += " patience"
+    texts.append("Notes about fences and weather.")
+    docs = pd.DataFrame({"url": [f"https://site.test/p{i}" for i in range(8)],
+                         "lang": ["en"] * 8, "title": [""] * 8, "h1": [""] * 8,
+                         "headings": [""] * 8, "text": texts})
+    model = build_topic_model(docs)
+    assert top_terms(model, model.index["https://site.test/p0"], count=1) == ["gardening"]
