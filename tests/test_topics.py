@@ -10,11 +10,11 @@ from analysis.topics import (
     equal_error_threshold,
     link_relevance,
     neighbourhood,
-    top_terms,
     off_topic_mask,
     otsu_threshold,
     page_topics,
     similarity,
+    top_terms,
 )
 
 # Twelve short pages in three topics: muscle spasticity (fr), hair loss (fr) and bread
