@@ -49,6 +49,7 @@ MIN_STOPWORD_SHARE = 0.06
 OVERRIDE_RATIO = 2.0
 
 
+@lru_cache(maxsize=1 << 17)
 def fold_accents(word: str) -> str:
     """Remove diacritics: 'spécialité' -> 'specialite'; 'ß' and ligatures are expanded."""
     decomposed = unicodedata.normalize("NFKD", word)
@@ -147,6 +148,7 @@ def _stemmer(lang: str):
 
 
 @lru_cache(maxsize=500_000)
+@lru_cache(maxsize=1 << 17)
 def stem(word: str, lang: str) -> str:
     """Stem one lower-case word, then fold its accents (see module docstring for the order)."""
     stemmer = _stemmer(lang)

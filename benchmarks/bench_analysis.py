@@ -1,0 +1,106 @@
+"""Analysis benchmark: a synthetic crawl of N pages in 20 topics, written straight into a
+crawl store, then loaded, analysed and written as reports, each step timed.
+
+    .venv/bin/python benchmarks/bench_analysis.py [PAGES]
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from analysis.audit import AuditSettings, build_audit  # noqa: E402
+from analysis.load import load_crawl  # noqa: E402
+from analysis.report import write_reports  # noqa: E402
+from crawler.items import Heading, Link, PageExtract, PageItem, Section  # noqa: E402
+from crawler.pipelines import write_page  # noqa: E402
+from linkaudit import store  # noqa: E402
+from linkaudit.config import load_config, promo_rules  # noqa: E402
+
+RESULTS = Path(__file__).with_name("results.md")
+TOPICS = 20
+VOCABULARY = 60  # words per topic
+
+
+def topic_words(rng: random.Random) -> list[list[str]]:
+    syllables = ["ba", "clo", "fen", "spa", "sti", "ci", "te", "gre", "ffe", "cal", "vi", "tie",
+                 "ner", "vo", "lu", "mo", "ra", "pe", "di", "xo"]
+    return [["".join(rng.choice(syllables) for _ in range(3)) for _ in range(VOCABULARY)]
+            for _ in range(TOPICS)]
+
+
+def page_item(i: int, pages: int, vocab: list[list[str]], rng: random.Random,
+              base: str) -> PageItem:
+    topic = i % TOPICS
+    sections, links = [], []
+    for s in range(4):
+        words = [rng.choice(vocab[topic]) for _ in range(120)]
+        sections.append(Section(order=s, level=2, heading=f"Partie {s}", text=" ".join(words)))
+    for n in range(20):
+        same = rng.random() < 0.9
+        target = (rng.randrange(pages // TOPICS) * TOPICS + topic) if same else \
+            rng.randrange(pages)
+        context = "Consultez notre article sur ce sujet." if n % 7 == 0 else "Voir aussi."
+        links.append(Link(order=n, href=f"/p{target}.html", target=f"{base}/p{target % pages}"
+                          f".html", anchor=f"lien {n}", position="content", context=context,
+                          paragraph=context))
+    extract = PageExtract(
+        title=f"Page {i}", meta_description="Une page.", lang="fr",
+        headings=[Heading(order=0, level=1, text=f"Page {i}")],
+        sections=sections, links=links, word_count=480, content_hash=f"{i:040x}")
+    return PageItem(url=f"{base}/p{i}.html", status=200, content_type="text/html", depth=1,
+                    found_via="link", extract=extract)
+
+
+def build_store(path: Path, pages: int) -> None:
+    rng = random.Random(7)
+    vocab = topic_words(rng)
+    base = "https://bench.example"
+    conn = store.connect(path)
+    crawl_id = store.start_crawl(conn, "bench", f"{base}/p0.html", {})
+    for i in range(pages):
+        write_page(conn, crawl_id, page_item(i, pages, vocab, rng, base))
+    store.finish_crawl(conn, crawl_id, "complete", "finished")
+    conn.close()
+
+
+def main() -> None:
+    pages = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    config = load_config()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.sqlite"
+        build_store(path, pages)
+        timings = {}
+        started = time.perf_counter()
+        crawl = load_crawl(path)
+        timings["load"] = time.perf_counter() - started
+        started = time.perf_counter()
+        audit = build_audit(crawl, AuditSettings.from_config(config.analysis),
+                            promo_rules(config))
+        timings["analysis"] = time.perf_counter() - started
+        started = time.perf_counter()
+        write_reports(audit, Path(tmp) / "out", xlsx=True)
+        timings["reports"] = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    line = (f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC bench_analysis ({pages:,} pages, "
+            f"{len(audit.links):,} links, load {os.getloadavg()[0]:.1f}): load "
+            f"{timings['load']:.1f} s, analysis {timings['analysis']:.1f} s, reports "
+            f"{timings['reports']:.1f} s, peak RSS {peak:.0f} MiB; "
+            f"{int(audit.links['off_topic'].sum()):,} off-topic links, "
+            f"{len(audit.clusters)} topics found (20 planted)")
+    print(line)
+    with RESULTS.open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
