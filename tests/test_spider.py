@@ -234,3 +234,37 @@ def test_progress_line_shows_done_queued_errors_and_rate():
 
     assert progress_line(120, 30, 4, 60.0) == (
         "crawled 120 pages, 30 queued, 4 errors, 2.0 pages/s, 60s")
+
+
+def test_slow_page_is_recorded_as_timed_out(tmp_path, site_server, cli):
+    root = tmp_path / "slow"
+    root.mkdir()
+    (root / "index.html").write_text(PAGE.format(title="Accueil",
+                                                 body='<a href="lent.html">lent</a>'))
+    (root / "lent.html").write_text(PAGE.format(title="Lent", body="Enfin."))
+    (root / "_routes.txt").write_text("delay 4 /lent.html\n")
+    served = site_server(root)
+    config = tmp_path / "c.toml"
+    config.write_text("[crawl]\ntimeout = 1.0\ndelay = 0\nsitemaps = false\n")
+    result = cli("crawl", served.url("index.html"), "--store", "s.sqlite", "--config",
+                 str(config), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    status, error = conn.execute(
+        "SELECT status, error FROM pages WHERE url LIKE '%lent.html'").fetchone()
+    assert status is None
+    assert "Timeout" in error
+
+
+def test_garbage_bytes_are_recorded_without_losing_the_page(tmp_path, site_server, cli):
+    root = tmp_path / "garbage"
+    root.mkdir()
+    (root / "index.html").write_bytes(b"\x00\xff\xfe<html><body><a href='x.html'>\x81\x8d"
+                                      b"</a><h1>\xc3\x28</h1></body" + bytes(range(256)))
+    served = site_server(root)
+    result = cli("crawl", served.url("index.html"), "--store", "s.sqlite", "--quiet",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    assert conn.execute("SELECT status FROM pages WHERE url LIKE '%index.html'"
+                        ).fetchone()[0] == 200
