@@ -163,23 +163,32 @@ def _duplicate_findings(dups: pd.DataFrame) -> pd.DataFrame:
     return checks.make_findings(dups, "near_duplicate", "detail", target="duplicate_of")
 
 
+def topic_analysis(docs: pd.DataFrame, sections: pd.DataFrame, settings: AuditSettings
+                   ) -> tuple[topics.TopicModel | None, pd.DataFrame, pd.DataFrame]:
+    """The site's topic model, page coherence and section scores.
+
+    Topics and relevance judge each page on its own subject, without the sections that
+    drift to another one (they would make the page resemble that subject's pages), so the
+    model is built again without them when there are any.
+    """
+    if docs.empty:
+        return (None, pd.DataFrame(columns=coherence.PAGE_COLUMNS),
+                pd.DataFrame(columns=coherence.SECTION_COLUMNS))
+    model = topics.build_topic_model(docs, settings.topics)
+    page_coh, section_scores = coherence.section_coherence(
+        model, sections, settings.incoherent_threshold)
+    if section_scores["incoherent"].any():
+        focused = coherence.focused_documents(docs, sections, section_scores)
+        model = topics.build_topic_model(focused, settings.topics)
+    return model, page_coh, section_scores
+
+
 def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoRules,
                 changes: pd.DataFrame | None = None) -> Audit:
     pages = crawl.pages
     resolved = graph.resolve_redirects(pages)
     docs = text.page_documents(pages, crawl.sections, crawl.headings)
-    model = topics.build_topic_model(docs, settings.topics) if len(docs) else None
-    if model is not None:
-        page_coh, section_scores = coherence.section_coherence(
-            model, crawl.sections, settings.incoherent_threshold)
-        # Topics and relevance judge each page on its own subject, without the sections
-        # that drift to another one (they would make the page resemble that subject's pages).
-        if section_scores["incoherent"].any():
-            focused = coherence.focused_documents(docs, crawl.sections, section_scores)
-            model = topics.build_topic_model(focused, settings.topics)
-    else:
-        page_coh = pd.DataFrame(columns=coherence.PAGE_COLUMNS)
-        section_scores = pd.DataFrame(columns=coherence.SECTION_COLUMNS)
+    model, page_coh, section_scores = topic_analysis(docs, crawl.sections, settings)
     page_rows = page_table(crawl, resolved, model, page_coh)
     link_rows = link_table(crawl, resolved, model, rules, settings.off_topic_threshold)
     dups = duplicates.near_duplicates(docs[["url", "text"]],
