@@ -1,0 +1,164 @@
+"""build_audit and its parts on a small hand-made crawl (no store, no network)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.audit import AuditSettings, build_audit, first_h1, offtopic_table
+from analysis.load import CrawlFrames, indexable_mask, internal_mask
+from analysis.promo import default_rules
+
+SITE = "https://clinic.test"
+TOPIC_TEXT = {
+    "spasticite": "La spasticité raidit les muscles après une lésion de la moelle épinière. "
+                  "Le baclofène agit sur les récepteurs GABA et réduit la spasticité musculaire "
+                  "et les spasmes des patients atteints de sclérose en plaques.",
+    "sclerose": "La sclérose en plaques atteint la moelle épinière et le cerveau. La spasticité "
+                "et les spasmes musculaires sont fréquents; le baclofène réduit la raideur des "
+                "muscles et les spasmes douloureux des patients.",
+    "moelle": "Une lésion de la moelle épinière entraîne spasticité, spasmes et raideur des "
+              "muscles. La rééducation et le baclofène soulagent les patients paralysés "
+              "après la lésion médullaire.",
+    "rides": "Les injections d'acide hyaluronique comblent les rides du visage et redonnent "
+             "du volume aux lèvres. Le gel hyaluronique hydrate la peau ridée; chaque séance "
+             "d'injection dure trente minutes.",
+    "levres": "Les injections des lèvres au gel d'acide hyaluronique redonnent du volume. La "
+              "peau des lèvres et les rides autour de la bouche sont comblées en une séance "
+              "d'injection de gel.",
+    "peau": "Le gel d'acide hyaluronique hydrate la peau et efface les rides. Les injections "
+            "du visage, des lèvres et des cernes se font en une séance courte avec un gel "
+            "résorbable.",
+}
+
+
+def url(path: str) -> str:
+    return f"{SITE}/{path}"
+
+
+def page_row(path: str, status: int = 200, redirect_to: str | None = None,
+             title: str | None = None) -> dict:
+    html = status == 200
+    return {"url": url(path), "status": status, "error": None,
+            "redirect_to": url(redirect_to) if redirect_to else None,
+            "content_type": "text/html", "response_time": 0.1, "size": 1000,
+            "depth": 1, "found_via": "link", "referrer": None,
+            "title": title or (path.capitalize() if html else None),
+            "meta_description": "Description." if html else None, "meta_robots": None,
+            "x_robots_tag": None, "canonical": None, "lang": "fr" if html else None,
+            "word_count": 300 if html else None, "content_hash": path if html else None,
+            "etag": None, "last_modified": None, "blocked_by_robots": False, "is_html": html,
+            "fetched_at": "2026-01-01T00:00:00+00:00", "not_modified": False}
+
+
+def link_row(source: str, target: str, order: int, anchor: str, context: str = "",
+             href: str | None = None) -> dict:
+    return {"source": url(source), "ord": order, "href": href or target, "target": url(target),
+            "anchor": anchor, "rel": "", "position": "content",
+            "context": context or f"Lire {anchor}.", "paragraph": context or f"Lire {anchor}.",
+            "is_image": False}
+
+
+@pytest.fixture(scope="module")
+def crawl() -> CrawlFrames:
+    pages = pd.DataFrame([page_row(p) for p in TOPIC_TEXT]
+                         + [page_row("ancien", 301, "etape"), page_row("etape", 302, "rides"),
+                            page_row("absent", 404)])
+    pages["status"] = pages["status"].astype("Int64")
+    pages["depth"] = pages["depth"].astype("Int64")
+    pages["word_count"] = pages["word_count"].astype("Int64")
+    hosts = frozenset({"clinic.test"})
+    pages["internal"] = internal_mask(pages["url"], hosts)
+    pages["indexable"] = indexable_mask(pages) & pages["internal"]
+    links = pd.DataFrame([
+        link_row("spasticite", "sclerose", 0, "sclérose en plaques"),
+        link_row("spasticite", "ancien", 1, "injections",
+                 "Pour en savoir plus, consultez notre article sur les injections."),
+        link_row("spasticite", "absent", 2, "un article disparu"),
+        link_row("sclerose", "moelle", 0, "lésions de la moelle"),
+        link_row("moelle", "spasticite", 0, "spasticité"),
+        link_row("rides", "levres", 0, "lèvres"),
+        link_row("levres", "peau", 0, "peau"),
+        link_row("peau", "rides", 0, "rides"),
+    ])
+    links["internal"] = True
+    headings = pd.DataFrame(
+        [{"url": url(p), "ord": 0, "level": 1, "text": p.upper(), "in_main": True}
+         for p in TOPIC_TEXT] + [{"url": url("peau"), "ord": 1, "level": 1, "text": "Encore",
+                                  "in_main": True}])
+    sections = pd.DataFrame([{"url": url(p), "ord": 0, "level": 1, "heading": p.upper(),
+                              "text": text} for p, text in TOPIC_TEXT.items()])
+    redirects = pd.DataFrame(columns=["url", "status", "location"])
+    return CrawlFrames(crawl_id=1, site="clinic", start_url=url("spasticite"),
+                       started_at="2026-01-01", finished_at="2026-01-01", state="complete",
+                       hosts=hosts, pages=pages, links=links, headings=headings,
+                       sections=sections, redirects=redirects)
+
+
+@pytest.fixture(scope="module")
+def audit(crawl):
+    return build_audit(crawl, AuditSettings(), default_rules())
+
+
+def test_redirect_to_is_the_final_url_of_the_chain(audit):
+    pages = audit.pages.set_index("url")
+    assert pages.loc[url("ancien"), "redirect_to"] == url("rides")
+    assert pages.loc[url("etape"), "redirect_to"] == url("rides")
+
+
+def test_h1_and_h1_count_come_from_the_headings(audit):
+    pages = audit.pages.set_index("url")
+    assert pages.loc[url("peau"), "h1"] == "PEAU"
+    assert pages.loc[url("peau"), "h1_count"] == 2
+    assert pd.isna(pages.loc[url("absent"), "h1_count"])
+
+
+def test_inlinks_and_click_depth(audit):
+    pages = audit.pages.set_index("url")
+    assert pages.loc[url("sclerose"), "inlinks"] == 1
+    assert pages.loc[url("spasticite"), "depth"] == 0
+    assert pages.loc[url("moelle"), "depth"] == 2
+    assert pages.loc[url("rides"), "depth"] == 1  # through the redirect chain
+
+
+def test_link_through_a_redirect_is_judged_on_the_page_it_lands_on(audit):
+    links = audit.links.set_index(["source", "ord"])
+    cta = links.loc[(url("spasticite"), 1)]
+    assert cta["landing"] == url("rides")
+    assert cta["off_topic"] and cta["promotional"]
+    assert "cta_phrase" in cta["promo_reason"]
+    assert not links.loc[(url("spasticite"), 0), "off_topic"]
+
+
+def test_broken_link_has_its_status_and_no_relevance(audit):
+    links = audit.links.set_index(["source", "ord"])
+    broken = links.loc[(url("spasticite"), 2)]
+    assert broken["target_status"] == 404
+    assert pd.isna(broken["relevance"]) and not broken["off_topic"]
+
+
+def test_findings_hold_the_expected_categories(audit):
+    categories = set(audit.findings["category"])
+    assert {"broken_link", "redirect_chain", "multiple_h1", "off_topic_link",
+            "promotional_link"} <= categories
+
+
+def test_offtopic_table_lists_promotional_links_first():
+    links = pd.DataFrame({
+        "source": ["a", "a", "b"], "target": ["x", "y", "z"], "landing": ["x", "y", "z"],
+        "anchor": ["1", "2", "3"], "context": ["", "", ""], "ord": [0, 1, 0],
+        "promotional": [False, True, False], "relevance": [0.1, 0.2, 0.05],
+        "off_topic": [True, True, False], "why": ["", "", ""],
+        "suggested_targets": ["", "", ""], "promo_reason": ["", "cta_phrase", ""]})
+    pages = pd.DataFrame({"url": ["a", "x", "y"], "title": ["A", "X", "Y"]})
+    table = offtopic_table(links, pages)
+    assert list(table["target"]) == ["y", "x"]
+    assert list(table["target_title"]) == ["Y", "X"]
+
+
+def test_first_h1_counts_every_h1():
+    headings = pd.DataFrame({"url": ["a", "a", "b"], "ord": [1, 0, 0], "level": [1, 1, 2],
+                             "text": ["second", "first", "sub"]})
+    result = first_h1(headings)
+    assert result.loc["a", "h1"] == "first" and result.loc["a", "h1_count"] == 2
+    assert "b" not in result.index
