@@ -63,6 +63,7 @@ class SiteSpider(scrapy.Spider):
         # schedules it again at its click depth (the fetch-once guard drops the other).
         self.sitemap_pending: set[str] = set()
         self.scheduled_pages = len(self.resume_done)
+        self.previous: PreviousCrawl | None = None  # set by from_crawler when conditional
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -117,10 +118,9 @@ class SiteSpider(scrapy.Spider):
             if depth is None:
                 self.sitemap_pending.add(url)
         priority = SITEMAP_PRIORITY if depth is None else -depth
-        previous = getattr(self, "previous", None)
         yield scrapy.Request(
             url, callback=self.parse, errback=self.on_error, priority=priority, dont_filter=True,
-            headers=previous.validators(url) if previous else None,
+            headers=self.previous.validators(url) if self.previous else None,
             meta={"la_page": True, "la_url": url, "la_depth": depth, "la_found_via": found_via,
                   "la_referrer": referrer},
         )
@@ -135,7 +135,7 @@ class SiteSpider(scrapy.Spider):
         self.sitemap_pending.discard(response.meta.get("la_url"))
         item = self._base_item(response)
         depth = response.meta.get("la_depth")
-        if response.status == 304 and getattr(self, "previous", None):
+        if response.status == 304 and self.previous is not None:
             item.carried_from = self.previous.crawl_id
             yield item
             next_depth = None if depth is None else depth + 1
@@ -253,6 +253,10 @@ class SiteSpider(scrapy.Spider):
                 return None
         return body
 
+    def closed(self, reason: str) -> None:
+        if self.previous is not None:
+            self.previous.close()
+
     def _ignore_failure(self, failure: Any) -> None:
         self.logger.info("optional request failed: %s", failure.getErrorMessage())
 
@@ -292,6 +296,9 @@ class PreviousCrawl:
         if modified:
             headers["If-Modified-Since"] = modified
         return headers
+
+    def close(self) -> None:
+        self.conn.close()
 
     def targets(self, url: str) -> list[str]:
         rows = self.conn.execute(
