@@ -78,6 +78,8 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     done: set[str] = set()
     frontier: list[tuple[str, int | None, str | None]] = []
     previous = store.last_unfinished_crawl(conn, start_url) if resume else None
+    # The caller holds the site's lock: a crawl still marked running was killed.
+    store.mark_abandoned(conn, keep=previous.crawl_id if previous else None)
     if previous is not None:
         crawl_id, job_dir = previous.crawl_id, previous.job_dir
         done, frontier = resume_state(conn, crawl_id)

@@ -287,6 +287,18 @@ def last_unfinished_crawl(conn: sqlite3.Connection, start_url: str | None = None
     return None
 
 
+def mark_abandoned(conn: sqlite3.Connection, keep: int | None = None) -> int:
+    """Crawls still 'running' whose process is gone become 'interrupted' (reason 'killed').
+
+    Call only while holding the site's lock: then no other crawl of the site can be running.
+    """
+    cur = conn.execute(
+        "UPDATE crawls SET state = 'interrupted', finish_reason = 'killed' "
+        "WHERE state = 'running' AND crawl_id IS NOT ?", (keep,))
+    conn.commit()
+    return cur.rowcount
+
+
 def mark_running(conn: sqlite3.Connection, crawl_id: int) -> None:
     conn.execute("UPDATE crawls SET state = 'running', finished_at = NULL, finish_reason = NULL"
                  " WHERE crawl_id = ?", (crawl_id,))

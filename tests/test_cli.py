@@ -204,3 +204,15 @@ def test_run_of_a_site_with_no_indexable_page_still_writes_every_report(tmp_path
         assert (tmp_path / "out" / name).exists(), name
     findings = (tmp_path / "out" / "findings.csv").read_text("utf-8-sig")
     assert "server_error" in findings
+
+
+def test_crawls_left_running_by_a_killed_process_are_marked_interrupted(tmp_path):
+    from linkaudit import store
+
+    conn = store.connect(tmp_path / "s.sqlite")
+    killed = store.start_crawl(conn, "site", "http://127.0.0.1:9/", {})
+    resumed = store.start_crawl(conn, "site", "http://127.0.0.1:9/", {})
+    assert store.mark_abandoned(conn, keep=resumed) == 1
+    assert store.get_crawl(conn, killed).state == "interrupted"
+    assert store.get_crawl(conn, killed).finish_reason == "killed"
+    assert store.get_crawl(conn, resumed).state == "running"
