@@ -76,15 +76,27 @@ def _snapshot_rows(audit: Audit) -> tuple[dict[str, object], dict[str, list[tupl
     return summary, tables
 
 
-def _compare_with_previous(store_path: Path, audit: Audit):
+def _compare_with_previous(store_path: Path, audit: Audit, settings: AuditSettings, rules):
+    """Changes since the previous complete crawl (analysed now if it never was)."""
     from analysis.diff import compare, snapshot_from_audit
     from analysis.load import load_snapshot
 
     with store.opened(store_path) as conn:
-        previous = store.previous_audited_crawl(conn, audit.crawl_id)
+        previous = store.previous_complete(conn, audit.crawl_id)
     if previous is None:
         return None
-    return compare(load_snapshot(store_path, previous), snapshot_from_audit(audit))
+    crawl_id, analysed = previous
+    if not analysed:
+        _save_snapshot(store_path, build_audit(load_crawl(store_path, crawl_id), settings, rules),
+                       report=None)
+    return compare(load_snapshot(store_path, crawl_id), snapshot_from_audit(audit))
+
+
+def _save_snapshot(store_path: Path, audit: Audit, report: Path | None) -> None:
+    summary, tables = _snapshot_rows(audit)
+    summary["report_dir"] = str(report) if report else None
+    with store.opened(store_path) as conn:
+        store.save_snapshot(conn, audit.crawl_id, summary, tables)
 
 
 def _publish(staging: Path, final: Path) -> None:
@@ -128,8 +140,9 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
         raise CliError(str(exc)) from exc
     if crawl.pages.empty:
         raise CliError(f"crawl {crawl.crawl_id} in {store_path} recorded no page")
-    audit = build_audit(crawl, AuditSettings.from_config(config.analysis), rules)
-    audit = replace(audit, changes=_compare_with_previous(store_path, audit))
+    settings = AuditSettings.from_config(config.analysis)
+    audit = build_audit(crawl, settings, rules)
+    audit = replace(audit, changes=_compare_with_previous(store_path, audit, settings, rules))
     default_dir = out_dir is None
     final = out_dir or report_dir(store_path, crawl.crawl_id)
     staging = final.parent / f".{final.name}.partial" if default_dir else final
@@ -145,10 +158,7 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
             apply_retention(final.parent, config.report.keep)
     except OSError as exc:
         raise CliError(f"cannot write reports to {final}: {exc}") from exc
-    summary, tables = _snapshot_rows(audit)
-    summary["report_dir"] = str(final)
-    with store.opened(store_path) as conn:
-        store.save_snapshot(conn, crawl.crawl_id, summary, tables)
+    _save_snapshot(store_path, audit, final)
     seconds = time.perf_counter() - started
     out.write(terminal_summary(audit, final, color=out.isatty()) + "\n")
     if crawl.state != "complete":

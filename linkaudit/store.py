@@ -329,13 +329,14 @@ def save_snapshot(conn: sqlite3.Connection, crawl_id: int, summary: dict[str, ob
                                  [(crawl_id, *row) for row in rows])
 
 
-def previous_audited_crawl(conn: sqlite3.Connection, crawl_id: int) -> int | None:
-    """The newest complete crawl before ``crawl_id`` whose audit snapshot is stored."""
+def previous_complete(conn: sqlite3.Connection, crawl_id: int) -> tuple[int, bool] | None:
+    """The newest complete crawl before ``crawl_id``, and whether its audit snapshot is stored."""
     row = conn.execute(
-        "SELECT c.crawl_id FROM crawls c JOIN audits a ON a.crawl_id = c.crawl_id "
+        "SELECT c.crawl_id, a.crawl_id IS NOT NULL FROM crawls c "
+        "LEFT JOIN audits a ON a.crawl_id = c.crawl_id "
         "WHERE c.crawl_id < ? AND c.state = 'complete' ORDER BY c.crawl_id DESC LIMIT 1",
         (crawl_id,)).fetchone()
-    return row[0] if row else None
+    return (row[0], bool(row[1])) if row else None
 
 
 def complete_crawls(conn: sqlite3.Connection) -> list[int]:
