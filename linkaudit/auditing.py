@@ -169,23 +169,31 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
 
 def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | None,
                 out_dir: Path | None, out: TextIO) -> Path:
-    """Compare two analysed crawls (default: the last two complete ones); write changes.csv."""
+    """Compare two crawls (default: the last two complete ones); write changes.csv.
+
+    A crawl that was never analysed is analysed first (its snapshot is kept in the store).
+    """
     from analysis.diff import compare
     from analysis.load import load_snapshot
     from analysis.writers import write_csv
 
     with store.opened(store_path) as conn:
-        complete = [c for c in store.complete_crawls(conn) if c in store.audit_summaries(conn)]
+        complete = store.complete_crawls(conn)
+        analysed = set(store.audit_summaries(conn))
     if (old is None) != (new is None):
         raise CliError("give both crawl ids (OLD NEW), or none for the last two complete crawls")
     if old is None:
         if len(complete) < 2:
-            raise CliError(f"{store_path} holds {len(complete)} analysed complete crawl(s); "
+            raise CliError(f"{store_path} holds {len(complete)} complete crawl(s); "
                            "a comparison needs two")
         old, new = complete[-2], complete[-1]
     try:
+        settings = AuditSettings.from_config(config.analysis)
+        for crawl_id in {old, new} - analysed:
+            _save_snapshot(store_path, build_audit(load_crawl(store_path, crawl_id), settings,
+                                                   promo_rules(config)), report=None)
         changes = compare(load_snapshot(store_path, old), load_snapshot(store_path, new))
-    except LookupError as exc:
+    except (LookupError, ConfigError) as exc:
         raise CliError(str(exc)) from exc
     path = (out_dir or report_dir(store_path, new)) / "changes.csv"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -176,3 +176,23 @@ def test_retention_keeps_the_newest_report_folders(tmp_path):
     gone = apply_retention(tmp_path, keep=2)
     assert sorted(p.name for p in gone) == ["1", "2"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["10", "3", "jobs"]
+
+
+def test_diff_command_compares_the_last_two_complete_crawls(two_runs):
+    result = run_cli("diff", "--store", "site/crawls.sqlite", "--out", "diff-out",
+                     cwd=two_runs["work"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("crawl 2 → 3:")
+    written = pd.read_csv(two_runs["work"] / "diff-out" / "changes.csv", encoding="utf-8-sig",
+                          keep_default_na=False, dtype=str)
+    assert "status_changed" in set(written["change"])
+
+
+def test_diff_of_an_unanalysed_crawl_analyses_it_first(two_runs):
+    result = run_cli("diff", "1", "2", "--store", "site/crawls.sqlite", "--out", "diff-12",
+                     cwd=two_runs["work"])
+    assert result.returncode == 0, result.stderr
+    written = pd.read_csv(two_runs["work"] / "diff-12" / "changes.csv", encoding="utf-8-sig",
+                          keep_default_na=False, dtype=str)
+    # crawl 2 revalidated an unchanged site: nothing changed.
+    assert written.empty
