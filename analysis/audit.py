@@ -113,10 +113,41 @@ def link_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicMo
         rel.index = pairs.index
         for column in ("relevance", "off_topic", "why", "suggested_targets", "anchor_relevance"):
             out.loc[scored, column] = rel[column].to_numpy()
-    # Navigation, header and footer links are site furniture, not an editor's choice.
-    out["off_topic"] = out["off_topic"].astype(bool) & (out["position"] == "content")
+    # Navigation, header and footer links are site furniture, not an editor's choice; so
+    # are the entries of a hub page's lists (a site map, an index of articles).
+    listing = hub_listing_links(crawl.pages, out)
+    out.loc[listing & out["off_topic"].astype(bool), "why"] += (
+        "; not judged: an entry in the link list of a hub page")
+    out["off_topic"] = (out["off_topic"].astype(bool) & (out["position"] == "content")
+                        & ~listing)
     out.loc[~out["off_topic"], "suggested_targets"] = ""
     return out
+
+
+HUB_LINK_TEXT_SHARE = 0.15  # share of a page's main-content words that are link text
+LIST_ENTRY_ANCHOR_SHARE = 0.8  # share of a block's words that are the link's anchor
+
+
+def _word_counts(texts: pd.Series) -> pd.Series:
+    return texts.fillna("").str.split().str.len().fillna(0)
+
+
+def hub_listing_links(pages: pd.DataFrame, links: pd.DataFrame) -> pd.Series:
+    """True for a content link that is an entry in a hub page's list of links.
+
+    A hub (site map, index of articles, home page) is a page whose main content is largely
+    link text; an entry is a link whose block holds little but its anchor. Such links go
+    everywhere by design. A call to action in a hub's prose is still judged.
+    """
+    content = links["position"] == "content"
+    anchor_words = _word_counts(links["anchor"])
+    link_text = anchor_words[content].groupby(links.loc[content, "source"]).sum()
+    words = pages.set_index("url")["word_count"].astype("Float64")
+    share = (link_text / words.reindex(link_text.index)).fillna(0)
+    hubs = set(share[share >= HUB_LINK_TEXT_SHARE].index)
+    block_words = _word_counts(links["paragraph"])
+    entry = (block_words > 0) & (anchor_words >= LIST_ENTRY_ANCHOR_SHARE * block_words)
+    return (content & entry & links["source"].isin(hubs)).astype(bool)
 
 
 def offtopic_table(links: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:

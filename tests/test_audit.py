@@ -162,3 +162,17 @@ def test_first_h1_counts_every_h1():
     result = first_h1(headings)
     assert result.loc["a", "h1"] == "first" and result.loc["a", "h1_count"] == 2
     assert "b" not in result.index
+
+
+def test_list_entries_of_a_hub_page_are_not_judged_but_its_prose_is():
+    from analysis.audit import hub_listing_links
+
+    pages = pd.DataFrame({"url": ["hub", "article"], "word_count": [40, 400]})
+    links = pd.DataFrame({
+        "source": ["hub", "hub", "hub", "article"],
+        "anchor": ["Spasticité et baclofène", "Acide hyaluronique", "nos injections",
+                   "Spasticité"],
+        "paragraph": ["Spasticité et baclofène", "Acide hyaluronique",
+                      "Découvrez aussi nos injections pour un visage reposé.", "Spasticité"],
+        "position": ["content", "content", "content", "content"]})
+    assert list(hub_listing_links(pages, links)) == [True, True, False, False]
