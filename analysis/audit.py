@@ -55,10 +55,10 @@ def page_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicMo
     """pages.csv: one row per requested URL."""
     pages, links = crawl.pages, crawl.links
     out = pages.set_index("url", drop=False)
-    final = resolved.set_index("url")["final_url"] if len(resolved) else pd.Series(dtype=object)
-    out["redirect_to"] = out["url"].map(final).where(out["redirect_to"].notna(), None)
-    out["redirect_to"] = out["redirect_to"].fillna(out["url"].map(pages.set_index("url")
-                                                                   ["redirect_to"]))
+    # The contract's redirect_to is where the chain ends; a loop keeps its next hop.
+    has_hop = out["redirect_to"].notna()
+    out.loc[has_hop, "redirect_to"] = (out.loc[has_hop, "url"].map(graph.final_urls(resolved))
+                                       .fillna(out.loc[has_hop, "redirect_to"]))
     depth = graph.click_depth(pages, links, crawl.start_url, resolved)
     out["depth"] = out["url"].map(depth).astype("Int64")
     h1 = first_h1(crawl.headings)
@@ -93,11 +93,9 @@ def link_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicMo
     pages, links = crawl.pages, crawl.links
     out = promo.classify_links(links, rules)
     out["target_status"] = graph.target_status(pages, links).to_numpy()
-    final = resolved.set_index("url")["final_url"] if len(resolved) else pd.Series(dtype=object)
     # Relevance is about the page the reader lands on: follow redirects.
-    out["landing"] = out["target"].map(final).fillna(out["target"])
-    out["nofollow"] = out["rel"].fillna("").str.contains(r"(?:^|\s)nofollow(?:\s|$)",
-                                                         regex=True)
+    out["landing"] = out["target"].map(graph.final_urls(resolved)).fillna(out["target"])
+    out["nofollow"] = graph.is_nofollow(out["rel"])
     for column, empty in (("relevance", np.nan), ("off_topic", False), ("why", ""),
                           ("suggested_targets", ""), ("anchor_relevance", np.nan)):
         out[column] = empty

@@ -459,11 +459,22 @@ def _broken_reasons(
     return reason
 
 
+def is_nofollow(rel: pd.Series) -> pd.Series:
+    """True where a rel attribute holds the nofollow token."""
+    return rel.fillna("").astype("str").str.contains(_NOFOLLOW_RE, case=False, regex=True)
+
+
 def nofollow_internal_links(links: pd.DataFrame) -> pd.DataFrame:
     """Internal links whose rel attribute holds the nofollow token (all link columns)."""
-    rel = links["rel"].fillna("").astype("str")
-    nofollow = rel.str.contains(_NOFOLLOW_RE, case=False, regex=True).to_numpy(dtype=bool)
+    nofollow = is_nofollow(links["rel"]).to_numpy(dtype=bool)
     return links[_bool(links["internal"]) & nofollow].reset_index(drop=True)
+
+
+def final_urls(redirects_resolved: pd.DataFrame) -> pd.Series:
+    """Final URL of every redirecting URL (index url); <NA> for loops."""
+    if redirects_resolved.empty:
+        return pd.Series(dtype=object)
+    return redirects_resolved.set_index("url")["final_url"]
 
 
 # --------------------------------------------------------------------------- findings

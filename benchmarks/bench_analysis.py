@@ -18,6 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from common import record  # noqa: E402
+
 from analysis.audit import AuditSettings, build_audit  # noqa: E402
 from analysis.load import load_crawl  # noqa: E402
 from analysis.report import write_reports  # noqa: E402
@@ -26,7 +28,6 @@ from crawler.pipelines import write_page  # noqa: E402
 from linkaudit import store  # noqa: E402
 from linkaudit.config import load_config, promo_rules  # noqa: E402
 
-RESULTS = Path(__file__).with_name("results.md")
 TOPICS = 20
 VOCABULARY = 60  # words per topic
 
@@ -97,9 +98,7 @@ def main() -> None:
             f"{timings['reports']:.1f} s, peak RSS {peak:.0f} MiB; "
             f"{int(audit.links['off_topic'].sum()):,} off-topic links, "
             f"{len(audit.clusters)} topics found (20 planted)")
-    print(line)
-    with RESULTS.open("a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    record(line)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).with_name("results.md")
+from common import REPO, record, served
+
 START = "articles/baclofene-systeme-nerveux-central.html"
 
 
@@ -32,40 +32,29 @@ def linkaudit(*args: str, cwd: Path) -> float:
 
 
 def main() -> None:
-    server = subprocess.Popen([sys.executable, "-m", "linkaudit.siteserver",
-                               str(REPO / "demo" / "site")], stdout=subprocess.PIPE, text=True,
-                              cwd=REPO)
-    base = server.stdout.readline().strip()
     config = str(REPO / "config" / "sites" / "demo.toml")
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            crawl_args = ("crawl", base + START, "--config", config, "--store", "s.sqlite",
-                          "--quiet")
-            first = linkaudit(*crawl_args, cwd=work)
-            second = linkaudit(*crawl_args, cwd=work)
-            analysis = linkaudit("analyze", "1", "--store", "s.sqlite", "--out", "out",
-                                 cwd=work)
-            conn = sqlite3.connect(work / "s.sqlite")
-            pages = conn.execute("SELECT COUNT(*) FROM pages WHERE crawl_id = 1").fetchone()[0]
-            links = conn.execute("SELECT COUNT(*) FROM links WHERE crawl_id = 1").fetchone()[0]
-            stats = [json.loads(r[0]) for r in conn.execute(
-                "SELECT stats_json FROM crawls ORDER BY crawl_id")]
-            conn.close()
-            size = (work / "s.sqlite").stat().st_size
-    finally:
-        server.terminate()
+    with served(REPO / "demo" / "site") as base, tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        crawl_args = ("crawl", base + START, "--config", config, "--store", "s.sqlite",
+                      "--quiet")
+        first = linkaudit(*crawl_args, cwd=work)
+        second = linkaudit(*crawl_args, cwd=work)
+        analysis = linkaudit("analyze", "1", "--store", "s.sqlite", "--out", "out", cwd=work)
+        conn = sqlite3.connect(work / "s.sqlite")
+        pages = conn.execute("SELECT COUNT(*) FROM pages WHERE crawl_id = 1").fetchone()[0]
+        links = conn.execute("SELECT COUNT(*) FROM links WHERE crawl_id = 1").fetchone()[0]
+        stats = [json.loads(r[0]) for r in conn.execute(
+            "SELECT stats_json FROM crawls ORDER BY crawl_id")]
+        conn.close()
+        size = (work / "s.sqlite").stat().st_size
     bytes_first = stats[0].get("downloader/response_bytes", 0)
     bytes_second = stats[1].get("downloader/response_bytes", 0)
-    line = (f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC bench_crawl (demo site, {os.cpu_count()} "
-            f"CPU, load {os.getloadavg()[0]:.1f}): {pages} pages, {links} link occurrences; "
-            f"crawl {first:.1f} s (process included), conditional re-crawl {second:.1f} s; "
-            f"analysis + reports {analysis:.1f} s; store {size / 1024:.0f} KiB after 2 crawls; "
-            f"bytes received {bytes_first:,} then {bytes_second:,} "
-            f"({bytes_second / max(bytes_first, 1):.1%})")
-    print(line)
-    with RESULTS.open("a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    record(f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC bench_crawl (demo site, {os.cpu_count()} "
+           f"CPU, load {os.getloadavg()[0]:.1f}): {pages} pages, {links} link occurrences; "
+           f"crawl {first:.1f} s (process included), conditional re-crawl {second:.1f} s; "
+           f"analysis + reports {analysis:.1f} s; store {size / 1024:.0f} KiB after 2 crawls; "
+           f"bytes received {bytes_first:,} then {bytes_second:,} "
+           f"({bytes_second / max(bytes_first, 1):.1%})")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).with_name("results.md")
+from common import REPO, record, served
+
 WORDS = ("spasticité baclofène récepteur moelle neurone douleur traitement patient dose "
          "sevrage alcool sommeil fatigue rééducation muscle injection peau prix").split()
 
@@ -40,42 +40,33 @@ def crawl(pages: int) -> tuple[float, int, float]:
         root = Path(tmp) / "site"
         root.mkdir()
         write_site(root, pages)
-        server = subprocess.Popen([sys.executable, "-m", "linkaudit.siteserver", str(root)],
-                                  stdout=subprocess.PIPE, text=True, cwd=REPO)
-        base = server.stdout.readline().strip()
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        started = time.perf_counter()
         # A small wrapper reports the crawl process's own peak RSS (ru_maxrss, KiB on Linux).
         rss_file = Path(tmp) / "peak_rss_kib"
         wrapper = ("import os, resource, runpy, sys; sys.argv = ['linkaudit'] + sys.argv[1:]\n"
                    "try:\n    runpy.run_module('linkaudit', run_name='__main__')\n"
                    "finally:\n    open(os.environ['PEAK_RSS_FILE'], 'w').write("
                    "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))")
-        env["PEAK_RSS_FILE"] = str(rss_file)
-        try:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PEAK_RSS_FILE": str(rss_file)}
+        with served(root) as base:
+            started = time.perf_counter()
             subprocess.run([sys.executable, "-c", wrapper, "crawl", base + "p0.html",
                             "--store", str(Path(tmp) / "s.sqlite"), "--delay", "0",
                             "--concurrency", "8", "--quiet"], env=env, check=True,
                            stdout=subprocess.DEVNULL, cwd=tmp)
-        finally:
-            server.terminate()
-        seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
         conn = sqlite3.connect(Path(tmp) / "s.sqlite")
         count = conn.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
-        peak_kib = int(rss_file.read_text())
-        return seconds, count, peak_kib / 1024
+        conn.close()
+        return seconds, count, int(rss_file.read_text()) / 1024
 
 
 def main() -> None:
     small, large = crawl(300), crawl(3000)
-    line = (f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC bench_crawl_memory (2,500-word pages, "
-            f"load {os.getloadavg()[0]:.1f}): {small[1]} pages in {small[0]:.1f} s, peak RSS "
-            f"{small[2]:.0f} MiB; {large[1]} pages in {large[0]:.1f} s, peak RSS "
-            f"{large[2]:.0f} MiB; ratio {large[2] / small[2]:.2f} for {large[1] / small[1]:.0f}x "
-            f"the pages ({large[1] / large[0]:.0f} pages/s)")
-    print(line)
-    with RESULTS.open("a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    record(f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC bench_crawl_memory (2,500-word pages, "
+           f"load {os.getloadavg()[0]:.1f}): {small[1]} pages in {small[0]:.1f} s, peak RSS "
+           f"{small[2]:.0f} MiB; {large[1]} pages in {large[0]:.1f} s, peak RSS "
+           f"{large[2]:.0f} MiB; ratio {large[2] / small[2]:.2f} for "
+           f"{large[1] / small[1]:.0f}x the pages ({large[1] / large[0]:.0f} pages/s)")
 
 
 if __name__ == "__main__":

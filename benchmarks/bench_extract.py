@@ -21,13 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import common  # noqa: E402
 import lxml.html  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 
 from crawler.extract import extract_page  # noqa: E402
 from crawler.urls import _normalize_absolute  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results.md"
 TARGET_BYTES = 60_000
 WORDS = (
     "le traitement agit sur les récepteurs du système nerveux central et réduit la "
@@ -129,16 +129,13 @@ def cold_extract(body: bytes, url: str) -> None:
 
 
 def record(size: int, links: int, timings: dict[str, float]) -> None:
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\n", encoding="utf-8")
     figures = ", ".join(f"{name} {ms:.2f} ms" for name, ms in timings.items())
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     line = (
         f"- {stamp} bench_extract ({size / 1000:.0f} KB page, {links} links, "
-        f"Python {platform.python_version()}, CPU time): {figures}\n"
+        f"Python {platform.python_version()}, CPU time): {figures}"
     )
-    with RESULTS.open("a", encoding="utf-8") as out:
-        out.write(line)
+    common.record(line)
 
 
 if __name__ == "__main__":

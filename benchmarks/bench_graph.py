@@ -26,9 +26,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import common  # noqa: E402
+
 from analysis import duplicates, graph  # noqa: E402
 
-RESULTS = Path(__file__).with_name("results.md")
 SITE = "https://bench.test"
 
 
@@ -199,11 +200,8 @@ def record(lines: list[str]) -> None:
         f"Python {platform.python_version()}"
     )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\n", encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as out:
-        for line in lines:
-            out.write(f"- {stamp} bench_graph ({machine}): {line}\n")
+    for line in lines:
+        common.record(f"- {stamp} bench_graph ({machine}): {line}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,8 +40,7 @@ def page_row(crawl_id: int, item: PageItem) -> tuple:
     )
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
 
 
 # Per-page rows copied when the server says a page has not changed (304).
@@ -52,7 +51,7 @@ FRESH_PAGE_COLUMNS = ("crawl_id", "response_time", "depth", "found_via", "referr
 
 def carry_over(conn: sqlite3.Connection, crawl_id: int, item: PageItem) -> None:
     """Record an unchanged page by copying its rows from the crawl that fetched it."""
-    columns = _columns(conn, "pages")
+    columns = store.table_columns("pages")
     fresh = {"crawl_id": crawl_id, "response_time": item.response_time, "depth": item.depth,
              "found_via": item.found_via, "referrer": item.referrer,
              "fetched_at": item.fetched_at, "not_modified": 1}
@@ -61,7 +60,7 @@ def carry_over(conn: sqlite3.Connection, crawl_id: int, item: PageItem) -> None:
                  "FROM pages WHERE crawl_id = ? AND url = ?",
                  (*[fresh[c] for c in columns if c in fresh], item.carried_from, item.url))
     for table, key in CARRIED_TABLES.items():
-        rest = [c for c in _columns(conn, table) if c != "crawl_id"]
+        rest = [c for c in store.table_columns(table) if c != "crawl_id"]
         conn.execute(f"INSERT OR REPLACE INTO {table} (crawl_id, {', '.join(rest)}) "
                      f"SELECT ?, {', '.join(rest)} FROM {table} WHERE crawl_id = ? AND {key} = ?",
                      (crawl_id, item.carried_from, item.url))

@@ -135,18 +135,24 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from linkaudit.auditing import audit_crawl
-
     config = _config(args)
     url = _start_url(args, config)
     store_path = _store_for_url(args, config, url)
-    _check_writable(Path(args.out) if args.out else None)
+    report = _crawl_and_audit(args, config, url, store_path, out)
+    return EXIT_ALERT if report.alerts(args.fail_on, sys.stderr) else 0
+
+
+def _crawl_and_audit(args: argparse.Namespace, config: Config, url: str, store_path: Path,
+                     out: TextIO):
+    """`run`: crawl under the site's lock, then report on the crawl if it completed."""
+    from linkaudit.auditing import audit_crawl
+
+    out_dir = Path(args.out) if args.out else None
+    _check_writable(out_dir)
     with site_lock(store_path.parent):
         result = _crawl(args, config, url, store_path, out)
         _require_complete(result)
-        report = audit_crawl(config, store_path, result.crawl_id,
-                             Path(args.out) if args.out else None, out)
-    return EXIT_ALERT if report.alerts(args.fail_on, sys.stderr) else 0
+        return audit_crawl(config, store_path, result.crawl_id, out_dir, out)
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
@@ -177,7 +183,6 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from linkaudit.auditing import audit_crawl
     from linkaudit.siteserver import serve_in_thread
 
     config = _config(argparse.Namespace(config=str(REPO_ROOT / "config/sites/demo.toml")))
@@ -185,13 +190,9 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     url = server.base_url + "articles/baclofene-systeme-nerveux-central.html"
     print(f"demo site served at {server.base_url}", file=out)
     store_path = REPORTS / config.site.name / "crawls.sqlite"
-    crawl_args = argparse.Namespace(resume=False, quiet=args.quiet)
+    run_args = argparse.Namespace(resume=False, quiet=args.quiet, out=args.out)
     try:
-        with site_lock(store_path.parent):
-            result = _crawl(crawl_args, config, url, store_path, out)
-            _require_complete(result)
-            audit_crawl(config, store_path, result.crawl_id,
-                        Path(args.out) if args.out else None, out)
+        _crawl_and_audit(run_args, config, url, store_path, out)
     finally:
         server.shutdown()
     return 0

@@ -7,6 +7,7 @@ rows as pages arrive, the analysis reads them back. The schema is documented in
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -183,21 +184,32 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Bring a store written by an older linkaudit up to this schema (columns only grow)."""
+@functools.cache
+def _schema_columns() -> dict[str, tuple[tuple, ...]]:
+    """PRAGMA table_info rows of every table of SCHEMA, read once from an in-memory copy."""
     reference = sqlite3.connect(":memory:")
     reference.executescript(SCHEMA)
     tables = [r[0] for r in reference.execute("SELECT name FROM sqlite_master WHERE type='table'"
                                               " AND name NOT LIKE 'sqlite_%'")]
-    for table in tables:
+    info = {table: tuple(reference.execute(f"PRAGMA table_info({table})")) for table in tables}
+    reference.close()
+    return info
+
+
+def table_columns(table: str) -> tuple[str, ...]:
+    """Column names of a store table, in schema order (every store has them all)."""
+    return tuple(row[1] for row in _schema_columns()[table])
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older linkaudit up to this schema (columns only grow)."""
+    for table, info in _schema_columns().items():
         have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        for _, name, ctype, notnull, default, _ in reference.execute(
-                f"PRAGMA table_info({table})"):
+        for _, name, ctype, notnull, default, _ in info:
             if name not in have:
                 clause = f" DEFAULT {default}" if default is not None else ""
                 clause += " NOT NULL" if notnull and default is not None else ""
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ctype}{clause}")
-    reference.close()
 
 
 @contextmanager
