@@ -20,73 +20,36 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import filterfalse
 
 from bs4.dammit import EncodingDetector, UnicodeDammit
 from lxml import etree
 
 from crawler.items import Heading, Link, PageExtract, Section
+from crawler.positions import (
+    BLOCK_TAGS,
+    CONTENT,
+    ELEMENT_POSITIONS,
+    FOOTER,
+    HEADER,
+    HEADING_LEVELS,
+    LAYOUT_GUARD_SHARE,
+    MAIN_SCOPING_TAGS,
+    NAV,
+    SKIPPED_TAGS,
+    TextWeights,
+    declared_by_tag,
+    is_hidden,
+    main_region,
+    names_positions,
+)
 from crawler.urls import DEFAULT_STRIP_PARAMS, normalize_url
 
 CONTEXT_CAP = 300  # characters of a link's context sentence
 PARAGRAPH_CAP = 1000  # characters of a link's paragraph
 
-CONTENT, NAV, HEADER, FOOTER, ASIDE = "content", "nav", "header", "footer", "aside"
-
-HEADING_LEVELS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-BLOCK_TAGS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "body", "caption", "center", "dd",
-        "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",
-        "form", "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol",
-        "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
-        "ul", *HEADING_LEVELS,
-    }
-)  # fmt: skip
-# Subtrees whose text is never page text (code, fallbacks, embedded documents, widgets).
-SKIPPED_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas",
-     "select", "textarea", "title"}
-)  # fmt: skip
-# Class and id names are only trusted on containers; these never count as boilerplate.
-UNCLASSIFIED_TAGS = frozenset({"html", "body", "main", "article", "hgroup", *HEADING_LEVELS})
-# Inside these, <header> and <footer> belong to the enclosing piece of content.
-SCOPING_TAGS = frozenset({"article", "main", "aside", "nav"})
-
-ELEMENT_POSITIONS = {"nav": NAV, "aside": ASIDE, "header": HEADER, "footer": FOOTER}
-ROLE_POSITIONS = {
-    "navigation": NAV,
-    "banner": HEADER,
-    "contentinfo": FOOTER,
-    "complementary": ASIDE,
-}
-# Class/id words that mark boilerplate when they are the first or last word of a name
-# ("main-navigation", "sidebar-left", "widget_text").
-EDGE_WORDS = {
-    **dict.fromkeys(
-        ("nav", "navbar", "navigation", "menu", "menubar", "breadcrumb", "breadcrumbs",
-         "pagination", "pager", "topnav", "subnav"),
-        NAV,
-    ),
-    **dict.fromkeys(
-        ("sidebar", "widget", "widgets", "aside", "related", "relatedposts"), ASIDE
-    ),
-    "masthead": HEADER,
-    "colophon": FOOTER,
-}  # fmt: skip
-# "header"/"footer" only lead a name: "card-header" or "entry-footer" are content.
-LEADING_WORDS = {"header": HEADER, "topbar": HEADER, "footer": FOOTER}
-EXACT_NAMES = {
-    "site-header": HEADER, "global-header": HEADER, "main-header": HEADER, "top-bar": HEADER,
-    "site-footer": FOOTER, "global-footer": FOOTER, "main-footer": FOOTER, "page-footer": FOOTER,
-}  # fmt: skip
-# State modifiers: "has-sidebar" describes a layout, it is not the sidebar.
-MODIFIER_WORDS = frozenset({"has", "no", "with", "without", "is", "show", "hide"})
-
 # Elements that change the frame even without attributes.
-_FRAMING_TAGS = frozenset(ELEMENT_POSITIONS) | SCOPING_TAGS
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_FRAMING_TAGS = frozenset(ELEMENT_POSITIONS) | MAIN_SCOPING_TAGS | {"article"}
 # Letters or digits, hyphenated compounds as one word; an apostrophe splits (l'acide = 2).
 _WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:-[^\W_]+)*")
 # End of a sentence: terminal punctuation, closing quotes (French « ... » included), then
@@ -305,7 +268,7 @@ class _Frame:
     position: str = CONTENT
     in_region: bool = True  # inside the main region (<main>, the articles, or the body)
     hidden: bool = False
-    scoped: bool = False  # inside article/main/aside/nav: <header>/<footer> are not the site's
+    main_scoped: bool = False  # inside main/aside/nav: <header>/<footer> are not the site's
 
     @property
     def in_main(self) -> bool:
@@ -380,7 +343,13 @@ class _PageWalk:
     def __init__(self, root: etree._Element) -> None:
         self.root = root
         self.head = _HeadData()
-        self.main_roots, self.protected = _main_region(root)
+        self.weights = TextWeights()
+        self.main_roots = main_region(root, self.weights)
+        # Ancestors of the main region are never boilerplate by their names: a wrapper
+        # such as div.content-sidebar-wrap around the content is not a sidebar.
+        self.protected = {a for r in self.main_roots for a in r.iterancestors()}
+        self.region_weight: int | None = None
+        self.region_seen = False  # the walk has entered the main region
         self.frames = [_Frame(in_region=not self.main_roots)]
         self.collectors: list[_Collector] = []
         self.open_links: list[_LinkDraft | None] = []
@@ -418,13 +387,17 @@ class _PageWalk:
         if tag in ("meta", "link", "base"):
             _read_head_element(element, tag, self.head)
         frame = frames[-1]
-        if tag in _FRAMING_TAGS or element.keys():  # most elements change nothing
+        # Most elements change nothing; a bare <div> may still be the main region.
+        if tag in _FRAMING_TAGS or element.keys() or element in self.main_roots:
             frame = self._frame_for(element, tag, frame)
-        frames.append(frame)
         is_block = tag in BLOCK_TAGS
+        level = HEADING_LEVELS.get(tag) if is_block else None
+        if level and frame.position == HEADER and frame.in_region and self.main_roots:
+            # The title in an article's own header is content; its byline is not.
+            frame = _Frame(CONTENT, frame.in_region, frame.hidden, frame.main_scoped)
+        frames.append(frame)
         if is_block:
             self._flush_block()
-            level = HEADING_LEVELS.get(tag)
             if level:
                 self._open_heading(level, frame)
             self._new_block(frame)
@@ -461,12 +434,34 @@ class _PageWalk:
 
     def _frame_for(self, element: etree._Element, tag: str, parent: _Frame) -> _Frame:
         is_main_root = element in self.main_roots
-        position = _classify(element, tag, parent.scoped, element in self.protected)
-        hidden = parent.hidden or _is_hidden(element)
-        scoped = parent.scoped or is_main_root or tag in SCOPING_TAGS
+        if is_main_root:
+            self.region_seen = True
         in_region = parent.in_region or is_main_root
-        frame = _Frame(position or parent.position, in_region, hidden, scoped)
+        position = declared_by_tag(element, tag, parent.main_scoped)
+        if position is None and element not in self.protected:
+            inner, layout = names_positions(element, tag)
+            position = inner or self._layout_position(element, layout, parent, in_region)
+        hidden = parent.hidden or is_hidden(element)
+        main_scoped = tag in MAIN_SCOPING_TAGS or (
+            (parent.main_scoped or (is_main_root and _is_main_landmark(element)))
+            and tag != "article"
+        )
+        frame = _Frame(position or parent.position, in_region, hidden, main_scoped)
         return parent if frame == parent else frame
+
+    def _layout_position(
+        self, element: etree._Element, layout: str | None, parent: _Frame, in_region: bool
+    ) -> str | None:
+        """A layout name's position, unless it names a box holding most of the content."""
+        if layout is None or (parent.main_scoped and layout in (HEADER, FOOTER)):
+            return None
+        if in_region:
+            if self.region_weight is None:
+                roots = self.main_roots or [self.root]
+                self.region_weight = sum(map(self.weights, roots))
+            if self.weights(element) >= LAYOUT_GUARD_SHARE * max(self.region_weight, 1):
+                return None
+        return layout
 
     def _add_text(self, text: str, frame: _Frame) -> None:
         for collector in self.collectors:
@@ -545,7 +540,7 @@ class _PageWalk:
             visible_only=not frame.hidden,
             href=href,
             rel=element.get("rel") or "",
-            position=frame.position,
+            position=self._link_position(frame, href),
             aria_label=collapse_whitespace(element.get("aria-label")),
             block=self.block,
             start=len(self.block.parts),
@@ -555,11 +550,20 @@ class _PageWalk:
         self.open_links.append(draft)
         self.collectors.append(draft)
 
+    def _link_position(self, frame: _Frame, href: str) -> str:
+        # Outside a detected main region, what declares nothing is page furniture:
+        # the header before the content, the footer after it.
+        if frame.position == CONTENT and self.main_roots and not frame.in_region:
+            return FOOTER if self.region_seen else HEADER
+        return frame.position
+
     def _close_link(self) -> None:
         draft = self.open_links.pop() if self.open_links else None
         if draft is None:
             return
         self.collectors.remove(draft)
+        if draft.position == CONTENT and _is_page_tool(draft, self.active_heading):
+            draft.position = NAV
         if draft.block is self.block:
             draft.end = len(self.block.parts)
         else:
@@ -575,76 +579,20 @@ class _PageWalk:
                     draft.image_alts.append(alt)
 
 
-def _main_region(root: etree._Element) -> tuple[set, set]:
-    """The elements holding the main content, and all their ancestors.
-
-    ``<main>`` (or ``role=main``) wins; failing that, the outermost ``<article>``
-    elements outside boilerplate. No region at all means: the body minus boilerplate.
-    Ancestors are returned so that a wrapper such as ``div.content-sidebar-wrap`` around
-    the main content is never mistaken for boilerplate by its class name.
-    """
-    roots = root.xpath("//main | //*[@role='main']")
-    if not roots:
-        roots = [
-            article
-            for article in root.iter("article")
-            if not any(
-                ancestor.tag == "article" or _classify(ancestor, ancestor.tag, False, False)
-                for ancestor in article.iterancestors()
-            )
-        ]
-    protected = set(roots)
-    for element in roots:
-        protected.update(element.iterancestors())
-    return set(roots), protected
-
-
-def _classify(element: etree._Element, tag: str, scoped: bool, protected: bool) -> str | None:
-    """The boilerplate position an element itself declares, or None for none/content."""
-    by_tag = ELEMENT_POSITIONS.get(tag)
-    if by_tag and not (scoped and by_tag in (HEADER, FOOTER)):
-        return by_tag
-    role = element.get("role")
-    if role:
-        by_role = ROLE_POSITIONS.get(role.strip().lower())
-        if by_role:
-            return by_role
-    if protected or tag not in BLOCK_TAGS or tag in UNCLASSIFIED_TAGS:
-        return None
-    names = element.get("class") or ""
-    element_id = element.get("id")
-    if element_id:
-        names = f"{names} {element_id}"
-    return _position_from_names(names, scoped) if names else None
-
-
-@lru_cache(maxsize=4096)
-def _position_from_names(names: str, scoped: bool) -> str | None:
-    for name in names.lower().replace("_", "-").split():
-        position = _position_from_name(name)
-        if position and not (scoped and position in (HEADER, FOOTER)):
-            return position
-    return None
-
-
-def _position_from_name(name: str) -> str | None:
-    exact = EXACT_NAMES.get(name)
-    if exact:
-        return exact
-    words = name.split("-")
-    first, last = words[0], words[-1]
-    if first in MODIFIER_WORDS:
-        return None
-    return EDGE_WORDS.get(first) or EDGE_WORDS.get(last) or LEADING_WORDS.get(first)
-
-
-def _is_hidden(element: etree._Element) -> bool:
-    if element.get("hidden") is not None:
+def _is_page_tool(draft: _LinkDraft, heading: _HeadingDraft | None) -> bool:
+    """A link to a place on this very page that is not part of the text: back to top,
+    a heading's permalink (often "¶" or "#"), an icon. In-text fragment links
+    (footnotes, "see the section below") stay content."""
+    href = draft.href.strip()
+    if not href.startswith("#"):
+        return False
+    if href == "#" or heading is not None:
         return True
-    if (element.get("aria-hidden") or "").strip().lower() == "true":
-        return True
-    style = element.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
+    return not any(ch.isalnum() for part in draft.parts for ch in part)
+
+
+def _is_main_landmark(element: etree._Element) -> bool:
+    return element.tag == "main" or (element.get("role") or "").strip().lower() == "main"
 
 
 def _read_head_element(element: etree._Element, tag: str, head: _HeadData) -> None:

@@ -124,14 +124,14 @@ def test_main_text_excludes_boilerplate_and_hidden(article: PageExtract, exclude
     assert excluded not in main_text
 
 
-def test_header_and_footer_inside_article_are_content(article: PageExtract) -> None:
+def test_an_articles_own_footer_is_not_main_text(article: PageExtract) -> None:
     assert article.headings[0].in_main
-    assert article.sections[-1].text.endswith("Publié dans Santé")
+    assert article.sections[-1].text.endswith("Ensuite il arrête.")
 
 
 def test_word_count_counts_main_content_only(article: PageExtract) -> None:
     main_text = " ".join(part for s in article.sections for part in (s.heading, s.text) if part)
-    assert article.word_count == count_words(main_text) == 70
+    assert article.word_count == count_words(main_text) == 67
 
 
 def test_content_hash_is_sha1_of_normalised_lowercased_main_text(article: PageExtract) -> None:
@@ -158,7 +158,7 @@ def test_content_hash_ignores_boilerplate_and_case() -> None:
         (3, "nav"),  # div#menu
         (4, "nav"),  # p.breadcrumb inside <main>
         (6, "content"),
-        (11, "content"),  # footer.entry-footer inside <article>
+        (11, "footer"),  # footer.entry-footer inside <article>: the post's own footer
         (12, "aside"),  # div.related-posts
         (13, "aside"),  # div.sidebar
         (14, "aside"),  # <aside>
@@ -332,14 +332,25 @@ def test_position_from_roles_and_class_names(wrapper: str, position: str) -> Non
     assert extract.links[0].position == position
 
 
-@pytest.mark.parametrize("container", ["article", "main"])
-def test_site_header_outside_content_header_inside(container: str) -> None:
+def test_header_and_footer_inside_main_belong_to_the_content() -> None:
     html = (
         '<header><a href="/logo">logo</a></header>'
-        f'<{container}><header><a href="/h">h</a></header><p>Texte.</p>'
-        f'<footer><a href="/f">f</a></footer></{container}>'
+        '<main><header><a href="/h">h</a></header><p>Texte.</p>'
+        '<footer><a href="/f">f</a></footer></main>'
     )
     assert [link.position for link in page(html).links] == ["header", "content", "content"]
+
+
+def test_an_articles_header_is_its_byline_but_its_title_is_content() -> None:
+    html = (
+        '<header><a href="/logo">logo</a></header>'
+        '<article><header><h1><a href="/t">Titre</a></h1><a href="/auteur">Auteur</a></header>'
+        '<p>Texte de l\'article.</p><footer><a href="/tag/x">x</a></footer></article>'
+    )
+    extract = page(html)
+    assert [link.position for link in extract.links] == ["header", "content", "header", "footer"]
+    assert extract.headings[0].in_main
+    assert extract.word_count == 5  # "Titre" and "Texte de l'article": no byline
 
 
 def test_without_main_or_article_the_body_minus_boilerplate_is_main() -> None:
