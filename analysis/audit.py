@@ -225,6 +225,7 @@ def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoR
     page_rows["near_duplicate_of"] = page_rows["url"].map(
         dups.set_index("url")["duplicate_of"]) if len(dups) else pd.NA
     findings = checks.concat_findings([
+        checks.staging_copy_findings(crawl.production_host, crawl.start_url),
         graph.redirect_findings(resolved),
         graph.broken_link_findings(graph.broken_links(pages, crawl.links)),
         graph.orphan_findings(graph.orphan_pages(pages, crawl.links)),

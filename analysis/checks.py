@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from analysis.load import ProductionHost
+
 FINDING_COLUMNS = ["url", "category", "severity", "detail", "target"]
 
 # The severity of every finding category of the report contract.
@@ -31,6 +33,7 @@ SEVERITY: dict[str, str] = {
     "redirect_loop": "error",
     "missing_title": "error",
     # warnings: worth fixing, the page works
+    "staging_copy": "warning",
     "redirect_chain": "warning",
     "orphan_page": "warning",
     "duplicate_title": "warning",
@@ -90,6 +93,20 @@ def make_findings(
         }
     )
     return _as_text(findings)
+
+
+def staging_copy_findings(production: ProductionHost | None, start_url: str) -> pd.DataFrame:
+    """One site-wide finding when most canonicals name another host (not declared)."""
+    if production is None or production.declared:
+        return empty_findings()
+    detail = (
+        f"{production.pages} of {production.of_pages} pages name {production.host} as the "
+        f"canonical host of their own path: this looks like a copy of that site (staging, "
+        f"local build) and is audited as such; declare it with --alias {production.host} "
+        f"(or [crawl] aliases) so that its sitemaps and absolute links are read too"
+    )
+    frame = pd.DataFrame({"url": [start_url], "detail": [detail], "target": [production.host]})
+    return make_findings(frame, "staging_copy", "detail", target="target")
 
 
 def empty_findings() -> pd.DataFrame:

@@ -18,6 +18,17 @@ INT_COLUMNS = {"pages": ("status", "depth", "size", "word_count")}
 
 
 @dataclass(frozen=True)
+class ProductionHost:
+    """Another host that most pages name as the canonical home of their own path: the
+    crawled site looks like a copy of it (a staging copy, a local build)."""
+
+    host: str
+    pages: int  # pages whose canonical is their own path on ``host``
+    of_pages: int  # pages with a canonical
+    declared: bool  # given as an alias in the settings, rather than detected
+
+
+@dataclass(frozen=True)
 class CrawlFrames:
     """One crawl as read from the store (columns: docs/crawl-store.md)."""
 
@@ -33,6 +44,7 @@ class CrawlFrames:
     headings: pd.DataFrame
     sections: pd.DataFrame
     redirects: pd.DataFrame
+    production_host: ProductionHost | None = None
 
 
 def bare_host(host: str) -> str:
@@ -46,6 +58,51 @@ def internal_mask(urls: pd.Series, hosts: frozenset[str]) -> pd.Series:
     uniques = urls.dropna().unique()
     verdict = {u: bare_host(urlsplit(u).netloc) in bare for u in uniques}
     return urls.map(verdict).fillna(False).astype(bool)
+
+
+_ORIGIN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*"
+# Share of the pages with a canonical that must point to one other host, for the crawl to
+# be read as a copy of that host.
+COPY_SHARE = 0.5
+COPY_MIN_PAGES = 3
+
+
+def detect_production_host(pages: pd.DataFrame) -> ProductionHost | None:
+    """The other host most canonicals name for the page's own path, if any."""
+    html = pages[(pages["status"] == 200).fillna(False) & pages["is_html"]
+                 & pages["canonical"].notna()]
+    if len(html) < COPY_MIN_PAGES:
+        return None
+    canonical = html["canonical"].astype("str")
+    url = html["url"].astype("str")
+    canonical_host = _hosts(canonical)
+    page_host = _hosts(url)
+    same_path = canonical.str.replace(_ORIGIN, "", regex=True) == url.str.replace(
+        _ORIGIN, "", regex=True)
+    elsewhere = canonical_host[same_path & canonical_host.ne("")
+                               & (canonical_host.map(bare_host) != page_host.map(bare_host))]
+    if elsewhere.empty:
+        return None
+    counts = elsewhere.value_counts()
+    host, count = str(counts.index[0]), int(counts.iloc[0])
+    if count < COPY_MIN_PAGES or count < COPY_SHARE * len(html):
+        return None
+    return ProductionHost(host=host, pages=count, of_pages=len(html), declared=False)
+
+
+def _hosts(urls: pd.Series) -> pd.Series:
+    """Lower-case host[:port] of each URL; "" where there is none."""
+    return urls.str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")[0].fillna("").str.lower()
+
+
+def rehost_urls(urls: pd.Series, aliases: frozenset[str], origin: str) -> pd.Series:
+    """URLs on one of ``aliases`` moved onto ``origin``; the others unchanged."""
+    if not aliases or urls.empty:
+        return urls
+    text = urls.astype("string")
+    on_alias = _hosts(text).map(bare_host).isin({bare_host(a) for a in aliases})
+    moved = origin + text.str.replace(_ORIGIN, "", regex=True)
+    return urls.where(~on_alias.astype(bool), moved)
 
 
 def _has_noindex(pages: pd.DataFrame) -> pd.Series:
@@ -98,6 +155,7 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
         crawl_id = row[0]
         settings = json.loads(row[6] or "{}")
         extra = settings.get("crawl", {}).get("extra_hosts", []) or []
+        declared = [_host(a) for a in settings.get("crawl", {}).get("aliases", []) or []]
         hosts = frozenset({urlsplit(row[2]).netloc.lower(), *[h.lower() for h in extra]})
         frames = {
             t: _read(conn, t, crawl_id)
@@ -106,9 +164,16 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
     finally:
         conn.close()
     pages = frames["pages"].sort_values("url", kind="stable").reset_index(drop=True)
+    links = frames["links"].sort_values(["source", "ord"], kind="stable").reset_index(drop=True)
+    production = _production_host(pages, declared)
+    if production is not None:  # read the copy as that site: its canonicals are ours
+        start = urlsplit(row[2])
+        aliases = frozenset({production.host, *declared})
+        origin = f"{start.scheme}://{start.netloc}"
+        pages["canonical"] = rehost_urls(pages["canonical"], aliases, origin)
+        links["target"] = rehost_urls(links["target"], aliases, origin)
     pages["internal"] = internal_mask(pages["url"], hosts)
     pages["indexable"] = indexable_mask(pages) & pages["internal"]
-    links = frames["links"].sort_values(["source", "ord"], kind="stable").reset_index(drop=True)
     links["internal"] = internal_mask(links["target"], hosts)
     return CrawlFrames(
         crawl_id=crawl_id,
@@ -123,7 +188,22 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
         headings=frames["headings"].sort_values(["url", "ord"]).reset_index(drop=True),
         sections=frames["sections"].sort_values(["url", "ord"]).reset_index(drop=True),
         redirects=frames["redirects"],
+        production_host=production,
     )
+
+
+def _host(alias: str) -> str:
+    alias = alias.strip().lower()
+    return urlsplit(alias).netloc if "://" in alias else alias.strip("/")
+
+
+def _production_host(pages: pd.DataFrame, declared: list[str]) -> ProductionHost | None:
+    detected = detect_production_host(pages)
+    if declared:
+        if detected is not None and bare_host(detected.host) in {bare_host(d) for d in declared}:
+            return ProductionHost(detected.host, detected.pages, detected.of_pages, True)
+        return ProductionHost(declared[0], 0, 0, True)
+    return detected
 
 
 def load_snapshot(store_path: str | Path, crawl_id: int):

@@ -13,6 +13,7 @@ SEVERITIES = ("error", "warning", "notice")
 # What editors act on first, after errors: links that send readers off topic or
 # sell to them, then links that lead nowhere, then structure and content issues.
 CATEGORY_PRIORITY = (
+    "staging_copy",
     "off_topic_link",
     "promotional_link",
     "broken_link",
@@ -36,6 +37,7 @@ CATEGORY_PRIORITY = (
     "missing_meta_description",
 )
 CATEGORY_PHRASES = {
+    "staging_copy": "copy of another site",
     "off_topic_link": "off-topic internal links",
     "promotional_link": "promotional links",
     "broken_link": "broken links",
@@ -156,6 +158,9 @@ def terminal_summary(audit: Audit, report_dir: Path, color: bool = False) -> str
         "Findings: "
         + ", ".join(paint(f"{n:,} {s}{'s' if n != 1 else ''}", s) for s, n in severities.items()),
     ]
+    copies = audit.findings[audit.findings["category"] == "staging_copy"]
+    for detail in copies["detail"].astype(str):
+        lines += ["", paint(f"Warning: {detail}.", "warning")]
     problems = top_problems(audit)
     if problems:
         lines += ["", paint("Most important problems:", "bold")]

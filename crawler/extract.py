@@ -33,15 +33,15 @@ from crawler.positions import (
     FOOTER,
     HEADER,
     HEADING_LEVELS,
+    INNER_GUARDED,
     LAYOUT_GUARD_SHARE,
     MAIN_SCOPING_TAGS,
     NAV,
     SKIPPED_TAGS,
     TextWeights,
-    declared_by_tag,
+    declared,
     is_hidden,
     main_region,
-    names_positions,
 )
 from crawler.urls import DEFAULT_STRIP_PARAMS, normalize_url
 
@@ -269,6 +269,9 @@ class _Frame:
     in_region: bool = True  # inside the main region (<main>, the articles, or the body)
     hidden: bool = False
     main_scoped: bool = False  # inside main/aside/nav: <header>/<footer> are not the site's
+    # A header declared in the content (an article's own header): its headings are the
+    # article's title, content; the rest is its byline.
+    content_header: bool = False
 
     @property
     def in_main(self) -> bool:
@@ -392,7 +395,7 @@ class _PageWalk:
             frame = self._frame_for(element, tag, frame)
         is_block = tag in BLOCK_TAGS
         level = HEADING_LEVELS.get(tag) if is_block else None
-        if level and frame.position == HEADER and frame.in_region and self.main_roots:
+        if level and frame.content_header and frame.in_region and self.main_roots:
             # The title in an article's own header is content; its byline is not.
             frame = _Frame(CONTENT, frame.in_region, frame.hidden, frame.main_scoped)
         frames.append(frame)
@@ -437,31 +440,37 @@ class _PageWalk:
         if is_main_root:
             self.region_seen = True
         in_region = parent.in_region or is_main_root
-        position = declared_by_tag(element, tag, parent.main_scoped)
-        if position is None and element not in self.protected:
-            inner, layout = names_positions(element, tag)
-            position = inner or self._layout_position(element, layout, parent, in_region)
+        position, inner, layout = declared(element, tag, parent.main_scoped)
+        if (inner or layout) and element not in self.protected:
+            if inner is not None and inner in INNER_GUARDED and in_region:
+                inner = self._unless_most_of_content(element, inner)
+            if inner is not None:
+                position = inner
+            elif layout is not None and not (parent.main_scoped and layout in (HEADER, FOOTER)):
+                position = self._unless_most_of_content(element, layout) if in_region else layout
         hidden = parent.hidden or is_hidden(element)
         main_scoped = tag in MAIN_SCOPING_TAGS or (
             (parent.main_scoped or (is_main_root and _is_main_landmark(element)))
             and tag != "article"
         )
-        frame = _Frame(position or parent.position, in_region, hidden, main_scoped)
+        if position is None:
+            content_header = parent.content_header
+        else:
+            content_header = position == HEADER and parent.position == CONTENT
+        frame = _Frame(position or parent.position, in_region, hidden, main_scoped,
+                       content_header)
         return parent if frame == parent else frame
 
-    def _layout_position(
-        self, element: etree._Element, layout: str | None, parent: _Frame, in_region: bool
-    ) -> str | None:
-        """A layout name's position, unless it names a box holding most of the content."""
-        if layout is None or (parent.main_scoped and layout in (HEADER, FOOTER)):
+    def _unless_most_of_content(self, element: etree._Element, position: str) -> str | None:
+        """A position read from names, unless it names a box that holds most of the
+        content's text: page builders call the article's containers widgets or columns,
+        and a data table's wrapper "pagination-right"."""
+        if self.region_weight is None:
+            roots = self.main_roots or [self.root]
+            self.region_weight = sum(map(self.weights, roots))
+        if self.weights(element) >= LAYOUT_GUARD_SHARE * max(self.region_weight, 1):
             return None
-        if in_region:
-            if self.region_weight is None:
-                roots = self.main_roots or [self.root]
-                self.region_weight = sum(map(self.weights, roots))
-            if self.weights(element) >= LAYOUT_GUARD_SHARE * max(self.region_weight, 1):
-                return None
-        return layout
+        return position
 
     def _add_text(self, text: str, frame: _Frame) -> None:
         for collector in self.collectors:

@@ -60,6 +60,7 @@ def scrapy_settings(crawl: Any, *, store: str | None = None, crawl_id: int | Non
         "LINKAUDIT_MAX_URL_LENGTH": crawl.max_url_length,
         "LINKAUDIT_SITEMAPS": crawl.sitemaps,
         "LINKAUDIT_EXTRA_HOSTS": list(crawl.extra_hosts),
+        "LINKAUDIT_ALIASES": list(crawl.aliases),
         "LINKAUDIT_STRIP_PARAMS": list(crawl.strip_params),
         "LINKAUDIT_CONDITIONAL": crawl.conditional,
     }

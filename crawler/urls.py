@@ -130,6 +130,16 @@ def is_internal(url: str, hosts: Iterable[str]) -> bool:
     return bool(host) and any(host == _without_www(other.lower()) for other in hosts)
 
 
+def rehost(url: str, aliases: Iterable[str], origin: str) -> str:
+    """``url`` moved onto ``origin`` (``scheme://host[:port]``) when its host is one of
+    ``aliases`` (a production site audited through a copy); otherwise unchanged."""
+    if not aliases or not is_internal(url, aliases):
+        return url
+    parts = urlsplit(url)
+    rest = url[len(parts.scheme) + 3 + len(parts.netloc):]
+    return origin + rest
+
+
 def _resolve(href: str, base: str) -> str:
     """RFC 3986 reference resolution, leaving dot-segments for the path normaliser.
 

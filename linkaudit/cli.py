@@ -45,6 +45,9 @@ def _add_crawl_flags(p: argparse.ArgumentParser) -> None:
                    help="parallel requests to the site")
     p.add_argument("--delay", type=float, metavar="SECONDS",
                    help="seconds between requests to the site")
+    p.add_argument("--alias", action="append", metavar="HOST",
+                   help="a production host this site is a copy of (repeatable): its canonicals, "
+                        "links and sitemaps are read as this site's")
     p.add_argument("--resume", action="store_true",
                    help="continue the site's last unfinished crawl instead of starting anew")
     p.add_argument("--quiet", action="store_true", help="no progress output")

@@ -22,8 +22,9 @@ def _config(args: argparse.Namespace) -> Config:
     try:
         config = load_config(getattr(args, "config", None))
         if hasattr(args, "max_pages"):
+            aliases = tuple(args.alias) if args.alias else None
             config = config.with_crawl(max_pages=args.max_pages, concurrency=args.concurrency,
-                                       delay=args.delay)
+                                       delay=args.delay, aliases=aliases)
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
     return config

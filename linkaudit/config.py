@@ -45,6 +45,7 @@ class CrawlConfig:
     obey_robots: bool = True
     sitemaps: bool = True
     extra_hosts: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
     strip_params: tuple[str, ...] = ()
     conditional: bool = True
 

@@ -24,7 +24,7 @@ CONTRACT_CATEGORIES = {
     "missing_title", "duplicate_title", "missing_meta_description", "missing_h1",
     "multiple_h1", "skipped_heading_level", "empty_heading", "thin_content", "noindex",
     "canonicalized", "blocked_by_robots", "near_duplicate", "off_topic_link",
-    "promotional_link", "incoherent_section", "content_artifact",
+    "promotional_link", "incoherent_section", "content_artifact", "staging_copy",
 }  # fmt: skip
 
 

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -23,7 +23,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from crawler.extract import extract_page
 from crawler.items import PageItem
 from crawler.middlewares import AlreadyFetched
-from crawler.urls import host_of, is_internal, normalize_url
+from crawler.urls import host_of, is_internal, normalize_url, rehost
 
 # Sitemap-only URLs wait until every page reachable by links has been requested, so the
 # pages that links do reach get their real click depth.
@@ -76,6 +76,11 @@ class SiteSpider(scrapy.Spider):
         spider.strip_params = tuple(settings.getlist("LINKAUDIT_STRIP_PARAMS"))
         spider.hosts = {host_of(spider.start_url)} | {
             h.lower() for h in settings.getlist("LINKAUDIT_EXTRA_HOSTS")}
+        spider.aliases = frozenset(
+            host_of(a) if "://" in a else a.strip().strip("/").lower()
+            for a in settings.getlist("LINKAUDIT_ALIASES") if a.strip())
+        parts = urlsplit(spider.start_url)
+        spider.origin = f"{parts.scheme}://{parts.netloc}"
         spider.max_sitemap_size = settings.getint("DOWNLOAD_MAXSIZE", 10 * 1024 * 1024)
         spider.previous = PreviousCrawl.open(settings.get("LINKAUDIT_STORE"),
                                              settings.getint("LINKAUDIT_PREVIOUS_CRAWL", 0))
@@ -146,7 +151,8 @@ class SiteSpider(scrapy.Spider):
         if 300 <= response.status < 400:
             location = _header(response, "Location")
             if location:
-                item.redirect_to = normalize_url(location, response.url, self.strip_params)
+                target = normalize_url(location, response.url, self.strip_params)
+                item.redirect_to = self._local(target) if target else None
             yield item
             if item.redirect_to and self._internal(item.redirect_to):
                 yield from self._schedule(item.redirect_to, depth, "redirect", response.url)
@@ -164,6 +170,8 @@ class SiteSpider(scrapy.Spider):
             self.logger.warning("%s: %s", response.url, item.error)
             yield item
             return
+        if self.aliases:
+            self._localise(item.extract)
         yield item
         if response.status != 200:
             return
@@ -182,6 +190,18 @@ class SiteSpider(scrapy.Spider):
 
     def _internal(self, url: str) -> bool:
         return is_internal(url, self.hosts)
+
+    def _local(self, url: str) -> str:
+        """An address on a production alias, read as the same path on the audited copy."""
+        return rehost(url, self.aliases, self.origin)
+
+    def _localise(self, extract: Any) -> None:
+        for link in extract.links:
+            if link.target:
+                link.target = self._local(link.target)
+        if extract.canonical:
+            extract.canonical = self._local(extract.canonical)
+        extract.hreflang = [(code, self._local(url)) for code, url in extract.hreflang]
 
     def _base_item(self, response: Response) -> PageItem:
         meta = response.meta
@@ -222,7 +242,12 @@ class SiteSpider(scrapy.Spider):
         if response.status != 200 or not isinstance(response, TextResponse):
             return
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-            yield self._sitemap_request(url)
+            url = self._local(url)
+            if self._internal(url):
+                yield self._sitemap_request(url)
+            else:  # another site's sitemap: never fetched
+                self.logger.warning("robots.txt names a sitemap on another host, not read: %s "
+                                    "(if this site is a copy of that one, use --alias)", url)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status != 200:
@@ -237,10 +262,12 @@ class SiteSpider(scrapy.Spider):
             return
         entries = [normalize_url(e.get("loc", ""), response.url, self.strip_params)
                    for e in sitemap]
-        for url in filter(None, entries):
+        for url in map(self._local, filter(None, entries)):
+            if not self._internal(url):
+                continue  # another site's page or sitemap: never fetched
             if sitemap.type == "sitemapindex":
                 yield self._sitemap_request(url)
-            elif self._internal(url):
+            else:
                 yield from self._schedule(url, None, "sitemap", response.url)
 
     def _sitemap_body(self, response: Response) -> bytes | None:
