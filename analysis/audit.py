@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import checks, coherence, duplicates, graph, promo, text, topics
+from analysis import checks, coherence, duplicates, graph, promo, templates, text, topics
 from analysis.load import CrawlFrames
 from analysis.model import Audit
 
@@ -96,6 +96,7 @@ def link_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicMo
     # Relevance is about the page the reader lands on: follow redirects.
     out["landing"] = out["target"].map(graph.final_urls(resolved)).fillna(out["target"])
     out["nofollow"] = graph.is_nofollow(out["rel"])
+    out["template"] = templates.template_links(out)
     for column, empty in (("relevance", np.nan), ("off_topic", False), ("why", ""),
                           ("suggested_targets", ""), ("anchor_relevance", np.nan)):
         out[column] = empty
@@ -116,8 +117,11 @@ def link_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicMo
     listing = hub_listing_links(crawl.pages, out)
     out.loc[listing & out["off_topic"].astype(bool), "why"] += (
         "; not judged: an entry in the link list of a hub page")
+    repeated = out["template"] & ~listing
+    out.loc[repeated & out["off_topic"].astype(bool), "why"] += (
+        "; not judged: the site's template repeats this link on many pages")
     out["off_topic"] = (out["off_topic"].astype(bool) & (out["position"] == "content")
-                        & ~listing)
+                        & ~listing & ~out["template"])
     out.loc[~out["off_topic"], "suggested_targets"] = ""
     return out
 

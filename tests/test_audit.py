@@ -176,3 +176,24 @@ def test_list_entries_of_a_hub_page_are_not_judged_but_its_prose_is():
                       "Découvrez aussi nos injections pour un visage reposé.", "Spasticité"],
         "position": ["content", "content", "content", "content"]})
     assert list(hub_listing_links(pages, links)) == [True, True, False, False]
+
+
+def test_template_links_repeat_anchor_and_sentence_across_pages() -> None:
+    from analysis.templates import template_links
+
+    rows = []
+    for page in range(10):
+        rows.append((f"/p{page}", f"/en/p{page}", "#x" if page == 0 else "/en",
+                     "Read the English version", "Read the English version", "content"))
+        rows.append((f"/p{page}", "/guide", "/guide", "notre guide",
+                     f"Phrase {page} avec notre guide.", "content"))
+        rows.append((f"/p{page}", "#fn1", "#fn1", "[1]", "[1]", "content"))
+    rows += [("/p1", "/x", "/x", "Menu", "Menu", "nav")] * 2
+    links = pd.DataFrame(rows, columns=["source", "target", "href", "anchor", "context",
+                                        "position"])
+    flagged = template_links(links)
+    # The repeated line is template wherever its href is not a jump within the page.
+    assert flagged[links["anchor"] == "Read the English version"].sum() == 9
+    # The same target in different sentences is the authors' own linking.
+    assert not flagged[links["anchor"] == "notre guide"].any()
+    assert not flagged[links["anchor"].isin(["[1]", "Menu"])].any()

@@ -4,8 +4,9 @@
 
 Prints, per CMS and in all: pages whose main-content word count is within tolerance,
 precision and recall of the links labelled ``content`` against the links of the
-article body, and the share of sampled other links given the labelled position.
-``--pages`` lists every page that misses.
+article body (page by page, and once the site's template links are set apart as the
+audit does: ``analysis.templates``), and the share of sampled other links given the
+labelled position. ``--pages`` lists every page that misses.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
+from analysis.templates import template_links
 from crawler.extract import extract_page
 from crawler.items import PageExtract
 
@@ -49,6 +53,7 @@ class PageScore:
     words_ok: bool
     true_links: set[int]
     found_links: set[int]
+    template: set[int] = field(default_factory=set)  # content links the site repeats
     sampled: int = 0
     sampled_right: int = 0
     wrong_positions: list[str] = field(default_factory=list)
@@ -60,6 +65,10 @@ class PageScore:
     @property
     def missed(self) -> set[int]:
         return self.true_links - self.found_links
+
+    @property
+    def found_without_template(self) -> set[int]:
+        return self.found_links - self.template
 
 
 def corpus_pages(root: Path = CORPUS) -> list[CorpusPage]:
@@ -118,10 +127,14 @@ class Tally:
     true_positives: int = 0
     found: int = 0
     expected: int = 0
+    site_true_positives: int = 0
+    site_found: int = 0
     sampled: int = 0
     sampled_right: int = 0
 
     def add(self, score: PageScore) -> None:
+        self.site_true_positives += len(score.found_without_template & score.true_links)
+        self.site_found += len(score.found_without_template)
         self.pages += 1
         self.words_ok += score.words_ok
         self.true_positives += len(score.found_links & score.true_links)
@@ -143,8 +156,35 @@ class Tally:
         return self.true_positives / self.expected if self.expected else 1.0
 
     @property
+    def site_precision(self) -> float:
+        return self.site_true_positives / self.site_found if self.site_found else 1.0
+
+    @property
+    def site_recall(self) -> float:
+        return self.site_true_positives / self.expected if self.expected else 1.0
+
+    @property
     def position_share(self) -> float:
         return self.sampled_right / self.sampled if self.sampled else 1.0
+
+
+def score_corpus(pages: list[CorpusPage]) -> list[PageScore]:
+    """Every page scored, with the template links of its site (its corpus pages) marked."""
+    extracts = {page.id: page.extract() for page in pages}
+    scores = [score_page(page, extracts[page.id]) for page in pages]
+    rows = [
+        (score.page.site, score.page.id, link.order, link.href, link.anchor, link.context,
+         link.position)
+        for score in scores for link in extracts[score.page.id].links
+    ]
+    links = pd.DataFrame(rows, columns=["site", "source", "order", "href", "anchor", "context",
+                                        "position"])
+    by_page = {score.page.id: score for score in scores}
+    for _, site_links in links.groupby("site", sort=False):
+        repeated = site_links[template_links(site_links)]
+        for source, order in zip(repeated["source"], repeated["order"], strict=True):
+            by_page[source].template.add(int(order))
+    return scores
 
 
 def tallies(scores: list[PageScore]) -> dict[str, Tally]:
@@ -160,16 +200,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.corpus.score")
     parser.add_argument("--pages", action="store_true", help="list the pages that miss")
     args = parser.parse_args(argv)
-    scores = [score_page(page) for page in corpus_pages()]
+    scores = score_corpus(corpus_pages())
     sites = {score.page.site for score in scores}
     print(f"{len(scores)} pages, {len(sites)} sites")
     print(f"{'cms':24} {'pages':>5} {'words ok':>9} {'links P':>8} {'links R':>8}"
-          f" {'in-body':>8} {'positions':>9}")
+          f" {'site P':>7} {'site R':>7} {'in-body':>8} {'positions':>9}")
     table = tallies(scores)
     for cms in sorted(table, key=lambda c: (c == "all", c)):
         t = table[cms]
         print(f"{cms:24} {t.pages:5d} {t.word_share:9.1%} {t.precision:8.3f} {t.recall:8.3f}"
-              f" {t.expected:8d} {t.position_share:9.1%}")
+              f" {t.site_precision:7.3f} {t.site_recall:7.3f} {t.expected:8d}"
+              f" {t.position_share:9.1%}")
     if args.pages:
         for s in scores:
             if s.words_ok and not s.false_positives and not s.missed and not s.wrong_positions:

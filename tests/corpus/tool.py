@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{link['order']:4d} {mark} {link['href'][:70]!s:70} {link['anchor'][:40]}")
     if args.text:
         print(result["text"])
-    body_links = [l["order"] for l in result["links"] if l["in_body"]]
+    body_links = [link["order"] for link in result["links"] if link["in_body"]]
     print(f"word_count={result['word_count']} body_links={len(body_links)}"
           f" links={len(result['links'])}")
     if args.write:
