@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,18 +157,24 @@ def minhash_signatures(
     multipliers = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * 2 + 1
     offsets = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
     keys = shingle_hashes >> np.uint64(32)
-    signatures = np.empty((len(documents), num_perm), dtype=np.uint32)
+    signatures = np.full((len(documents), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
     # One reused buffer: allocating a fresh 64 MB array per batch costs more in page
     # faults than the arithmetic itself.
-    buffer = np.empty((num_perm, min(_BATCH_SHINGLES, len(keys))), dtype=np.uint64)
-    bounds = np.append(doc_starts, len(keys))
-    for first, last in _batches(bounds):
-        batch = buffer[:, : bounds[last] - bounds[first]]
-        np.multiply(multipliers[:, None], keys[None, bounds[first] : bounds[last]], out=batch)
+    batch_size = _BATCH_SHINGLES
+    buffer = np.empty((num_perm, min(batch_size, len(keys))), dtype=np.uint64)
+    # Fixed-size slices of the concatenated shingles: a document longer than a slice
+    # (a 100,000-word page) spans several, and its minimum is the minimum over them.
+    for start in range(0, len(keys), batch_size):
+        stop = min(start + batch_size, len(keys))
+        batch = buffer[:, : stop - start]
+        np.multiply(multipliers[:, None], keys[None, start:stop], out=batch)
         np.add(batch, offsets[:, None], out=batch)
         np.right_shift(batch, np.uint64(32), out=batch)
-        minima = np.minimum.reduceat(batch, bounds[first:last] - bounds[first], axis=1)
-        signatures[first:last] = minima.T
+        first = int(np.searchsorted(doc_starts, start, side="right")) - 1
+        last = int(np.searchsorted(doc_starts, stop - 1, side="right"))
+        segments = np.maximum(doc_starts[first:last], start) - start
+        minima = np.minimum.reduceat(batch, segments, axis=1).T.astype(np.uint32)
+        np.minimum(signatures[first:last], minima, out=signatures[first:last])
     return signatures
 
 
@@ -186,7 +192,7 @@ def _shingle_hashes(documents: Sequence[list[str]], shingle: int) -> tuple:
     combined = np.zeros(len(flat), dtype=np.uint64)
     for offset in range(shingle):
         shifted = np.zeros(len(flat), dtype=np.uint64)
-        shifted[: len(flat) - offset] = word_hashes[offset:]
+        shifted[: max(len(flat) - offset, 0)] = word_hashes[offset:]
         inside = offset < span
         combined = np.where(inside, _mix(combined * np.uint64(0x100000001B3) ^ shifted), combined)
     is_start = position <= np.repeat(lengths, lengths) - span
@@ -200,20 +206,6 @@ def _mix(values: np.ndarray) -> np.ndarray:
     values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return values ^ (values >> np.uint64(31))
-
-
-def _batches(bounds: np.ndarray) -> Iterator[tuple[int, int]]:
-    """(first, last) document ranges holding about _BATCH_SHINGLES shingles each.
-
-    ``bounds`` holds each document's first shingle, then the total number of shingles.
-    """
-    n_docs = len(bounds) - 1
-    first = 0
-    while first < n_docs:
-        last = int(np.searchsorted(bounds, bounds[first] + _BATCH_SHINGLES, side="right")) - 1
-        last = min(max(last, first + 1), n_docs)
-        yield first, last
-        first = last
 
 
 # --------------------------------------------------------------------------- LSH
