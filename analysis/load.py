@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +45,9 @@ class CrawlFrames:
     sections: pd.DataFrame
     redirects: pd.DataFrame
     production_host: ProductionHost | None = None
+    # Limits that kept URLs out of the crawl: {"max_depth": {"count": 194, "example": url}}
+    # (max_pages, max_depth, max_url_length; from the crawl's statistics).
+    limits: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 def bare_host(host: str) -> str:
@@ -144,8 +147,8 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
     try:
         where = "WHERE crawl_id = ?" if crawl_id is not None else ""
         row = conn.execute(
-            "SELECT crawl_id, site, start_url, started_at, finished_at, state, settings_json "
-            f"FROM crawls {where} ORDER BY crawl_id DESC LIMIT 1",
+            "SELECT crawl_id, site, start_url, started_at, finished_at, state, settings_json, "
+            f"stats_json, finish_reason FROM crawls {where} ORDER BY crawl_id DESC LIMIT 1",
             (crawl_id,) if crawl_id is not None else (),
         ).fetchone()
         if row is None:
@@ -189,7 +192,24 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
         sections=frames["sections"].sort_values(["url", "ord"]).reset_index(drop=True),
         redirects=frames["redirects"],
         production_host=production,
+        limits=crawl_limits(json.loads(row[7] or "{}"), row[8]),
     )
+
+
+def crawl_limits(stats: dict, finish_reason: str | None = None) -> dict[str, dict[str, object]]:
+    """The limits that kept URLs out of a crawl, from its statistics (and the time limit,
+    from why it finished: the count is then the requests still queued)."""
+    prefix = "linkaudit/cut/"
+    limits: dict[str, dict[str, object]] = {}
+    for key, value in stats.items():
+        if key.startswith(prefix) and "/" not in key[len(prefix):]:
+            name = key[len(prefix):]
+            limits[name] = {"count": int(value),
+                            "example": str(stats.get(f"{key}/example", ""))}
+    if finish_reason == "closespider_timeout":
+        queued = int(stats.get("scheduler/enqueued", 0)) - int(stats.get("scheduler/dequeued", 0))
+        limits["max_seconds"] = {"count": max(queued, 0), "example": ""}
+    return limits
 
 
 def _host(alias: str) -> str:

@@ -64,6 +64,7 @@ class SiteSpider(scrapy.Spider):
         self.sitemap_pending: set[str] = set()
         self.scheduled_pages = len(self.resume_done)
         self.previous: PreviousCrawl | None = None  # set by from_crawler when conditional
+        self.cut_urls: dict[str, set[str]] = {}  # limit -> URLs it kept out
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -110,10 +111,13 @@ class SiteSpider(scrapy.Spider):
         if url in self.seen and not upgrade:
             return
         if not upgrade and not force and self.scheduled_pages >= self.max_pages:
+            self._cut("max_pages", url)
             return
         if depth is not None and depth > self.max_depth:
+            self._cut("max_depth", url)
             return
         if len(url) > self.max_url_length:
+            self._cut("max_url_length", url)
             return
         if upgrade:
             self.sitemap_pending.discard(url)
@@ -129,6 +133,17 @@ class SiteSpider(scrapy.Spider):
             meta={"la_page": True, "la_url": url, "la_depth": depth, "la_found_via": found_via,
                   "la_referrer": referrer},
         )
+
+    def _cut(self, limit: str, url: str) -> None:
+        """Count a URL a limit kept out of the crawl (stored with the crawl's statistics)."""
+        cut = self.cut_urls.setdefault(limit, set())
+        if url in cut:
+            return
+        cut.add(url)
+        stats = self.crawler.stats
+        stats.inc_value(f"linkaudit/cut/{limit}")
+        if len(cut) == 1:
+            stats.set_value(f"linkaudit/cut/{limit}/example", url)
 
     def _sitemap_request(self, url: str) -> scrapy.Request:
         return scrapy.Request(url, callback=self.parse_sitemap, errback=self._ignore_failure,
