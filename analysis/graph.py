@@ -88,14 +88,18 @@ def _internal_links(links: pd.DataFrame) -> pd.DataFrame:
 
 
 def resolve_redirects(pages: pd.DataFrame) -> pd.DataFrame:
-    """Follow every redirect (3xx with ``redirect_to``) through ``pages`` to its final URL.
+    """Follow every redirect (3xx, or a meta refresh, with ``redirect_to``) through ``pages``
+    to its final URL.
 
     Columns: url, final_url (<NA> for a loop), hops (redirect responses followed), chain
     (the URLs joined by " -> ", a loop ends on the repeated URL), loop (bool), final_status
     (status of the final URL, <NA> if it was never requested or did not answer).
     """
     table = _page_table(pages)
-    redirecting = _status_between(table["status"], 300, 400) & table["redirect_to"].notna()
+    # A 200 page with a redirect_to is a meta refresh: a hop like a 3xx.
+    hop_status = (_status_between(table["status"], 300, 400)
+                  | _status_between(table["status"], 200, 201))
+    redirecting = hop_status & table["redirect_to"].notna().to_numpy()
     hop_from = table["url"][redirecting].to_numpy(dtype=object)
     hop_to = table["redirect_to"][redirecting].to_numpy(dtype=object)
     if len(hop_from) == 0:

@@ -46,6 +46,7 @@ from crawler.positions import (
 from crawler.urls import DEFAULT_STRIP_PARAMS, normalize_url
 
 CONTEXT_CAP = 300  # characters of a link's context sentence
+REFRESH_MAX_DELAY = 100  # seconds: a slower meta refresh is a reload, not a redirect
 PARAGRAPH_CAP = 1000  # characters of a link's paragraph
 
 # Elements that change the frame even without attributes.
@@ -56,6 +57,7 @@ _WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:-[^\W_]+)*")
 # a space and a capital letter (possibly after an opening quote).
 _SENTENCE_END = re.compile(r"[.!?…]+(?:\s?[»”\"’')\]])*(?=\s+(?:[«\"“(\[]\s?)?[A-ZÀ-ÖØ-ÞŒ])")
 _TERMINATORS = ".!?…"
+_REFRESH = re.compile(r"\s*(\d+(?:\.\d*)?)\s*(?:[;,]\s*(?:url\s*=\s*)?(.*))?$", re.I | re.S)
 _EDGE_PUNCTUATION = ".,;:!?…«»“”\"'’()[]{}<>—–-/*•·"
 _ENCODING_ALIASES = {
     # WHATWG: these labels mean windows-1252, which decodes the 0x80-0x9F range.
@@ -338,6 +340,7 @@ class _HeadData:
     canonical: str | None = None
     base: str | None = None
     hreflang: list[tuple[str, str]] = field(default_factory=list)
+    refresh: str | None = None  # the URL of a meta refresh that redirects
 
 
 class _PageWalk:
@@ -610,6 +613,8 @@ def _read_head_element(element: etree._Element, tag: str, head: _HeadData) -> No
         content = element.get("content")
         if content is None:
             return
+        if head.refresh is None and (element.get("http-equiv") or "").strip().lower() == "refresh":
+            head.refresh = _refresh_target(content)
         if name == "description" and head.description is None:
             head.description = collapse_whitespace(content)
         elif name in ("robots", "googlebot"):
@@ -625,6 +630,16 @@ def _read_head_element(element: etree._Element, tag: str, head: _HeadData) -> No
             head.hreflang.append((element.get("hreflang", "").strip(), href))
     elif head.base is None and element.get("href") is not None:
         head.base = element.get("href")
+
+
+def _refresh_target(content: str) -> str | None:
+    """The URL of ``<meta http-equiv=refresh content="0; url=...">`` when it redirects soon
+    (within REFRESH_MAX_DELAY seconds, as Scrapy's meta-refresh rule); a reload has none."""
+    match = _REFRESH.match(content)
+    if not match or float(match.group(1)) > REFRESH_MAX_DELAY:
+        return None
+    target = match.group(2).strip().strip("\"'").strip()
+    return target or None
 
 
 def _place_link(draft: _LinkDraft, text: str, parts: list[str], search_from: int) -> int:
@@ -674,6 +689,7 @@ def _build_extract(walk: _PageWalk, url: str, strip_params: tuple[str, ...]) -> 
         links=[_build_link(order, draft, resolve) for order, draft in enumerate(walk.links)],
         word_count=_count_tokens(main_tokens),
         content_hash=_content_hash(main_tokens),
+        refresh=resolve(head.refresh) if head.refresh else None,
     )
 
 

@@ -66,6 +66,7 @@ class PageExtract:
     links: list[Link] = field(default_factory=list)
     word_count: int = 0
     content_hash: str | None = None  # sha1 of the normalised main-content text
+    refresh: str | None = None  # where a <meta http-equiv=refresh> sends the reader (absolute)
 
 
 @dataclass(slots=True)

@@ -6,9 +6,41 @@ from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
 
+from crawler.urls import is_internal
+
 
 class AlreadyFetched(IgnoreRequest):
     """The page was fetched already in this crawl (the spider's errback ignores it)."""
+
+
+class OffSite(IgnoreRequest):
+    """The request would leave the audited site (the spider's errback ignores it)."""
+
+
+class OnSiteOnlyMiddleware:
+    """The one place that keeps every request on the site: pages, redirects, sitemaps
+    (from robots.txt or an index), resumed frontiers and robots.txt itself.
+
+    Runs before Scrapy's robots.txt middleware, so no other host's robots.txt is asked
+    for either. The hosts are the spider's: the start URL's host (``www.`` or not) and
+    the configured extra hosts.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> OnSiteOnlyMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Any) -> None:
+        spider = self.crawler.spider
+        if is_internal(request.url, spider.hosts):
+            return None
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("linkaudit/offsite_dropped")
+        spider.logger.info("not requested, another site: %s", request.url)
+        raise OffSite(f"another site: {request.url}")
 
 
 class FetchOnceMiddleware:

@@ -73,7 +73,7 @@ def write_page(conn: sqlite3.Connection, crawl_id: int, item: PageItem) -> None:
             carry_over(conn, crawl_id, item)
             return
         conn.execute(_PAGE_INSERT, page_row(crawl_id, item))
-        if item.redirect_to and item.status and 300 <= item.status < 400:
+        if item.redirect_to and item.status:  # a 3xx, or a 200 with a meta refresh
             conn.execute("INSERT OR REPLACE INTO redirects VALUES (?, ?, ?, ?)",
                          (crawl_id, item.url, item.status, item.redirect_to))
         ex = item.extract

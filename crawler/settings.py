@@ -38,6 +38,7 @@ def scrapy_settings(crawl: Any, *, store: str | None = None, crawl_id: int | Non
         "CLOSESPIDER_TIMEOUT": crawl.max_seconds,
         # The spider records every hop and every status itself.
         "REDIRECT_ENABLED": False,
+        "METAREFRESH_ENABLED": False,  # a meta refresh is recorded as a redirect hop
         "HTTPERROR_ALLOW_ALL": True,
         "RETRY_ENABLED": True,
         "RETRY_TIMES": 1,
@@ -52,7 +53,9 @@ def scrapy_settings(crawl: Any, *, store: str | None = None, crawl_id: int | Non
         "REMOTE_CONTROL_ENABLED": False,  # it would open a control port on the machine
         "LOG_LEVEL": "WARNING",
         "LOG_FORMAT": "%(levelname)s: %(message)s",
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.FetchOnceMiddleware": 50},
+        # Before the robots.txt middleware (100): nothing off-site is ever asked for.
+        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.OnSiteOnlyMiddleware": 10,
+                                   "crawler.middlewares.FetchOnceMiddleware": 50},
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "EXTENSIONS": {"crawler.extensions.Progress": 500},
         "LINKAUDIT_MAX_PAGES": crawl.max_pages,

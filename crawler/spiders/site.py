@@ -22,7 +22,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.extract import extract_page
 from crawler.items import PageItem
-from crawler.middlewares import AlreadyFetched
+from crawler.middlewares import AlreadyFetched, OffSite
 from crawler.urls import host_of, is_internal, normalize_url, rehost
 
 # Sitemap-only URLs wait until every page reachable by links has been requested, so the
@@ -97,7 +97,8 @@ class SiteSpider(scrapy.Spider):
         if self.start_url not in self.resume_done:
             yield from self._schedule(self.start_url, 0, "start", None, force=True)
         for url, depth, referrer in self.resume_frontier:
-            yield from self._schedule(url, depth, "resume", referrer)
+            if self._internal(self._local(url)):  # the store also holds external targets
+                yield from self._schedule(self._local(url), depth, "resume", referrer)
         if self.use_sitemaps:
             root = urljoin(self.start_url, "/")
             yield scrapy.Request(urljoin(root, "/robots.txt"), callback=self.parse_robots,
@@ -187,6 +188,14 @@ class SiteSpider(scrapy.Spider):
             return
         if self.aliases:
             self._localise(item.extract)
+        refresh = item.extract.refresh
+        if refresh and refresh != item.url and response.status == 200:
+            # A meta refresh is a redirect like any other: a hop, not a page to read.
+            item.redirect_to = self._local(refresh)
+            yield item
+            if self._internal(item.redirect_to):
+                yield from self._schedule(item.redirect_to, depth, "redirect", response.url)
+            return
         yield item
         if response.status != 200:
             return
@@ -236,7 +245,7 @@ class SiteSpider(scrapy.Spider):
         )
 
     def on_error(self, failure: Any) -> Iterator[PageItem]:
-        if failure.check(AlreadyFetched):
+        if failure.check(AlreadyFetched, OffSite):
             return
         request = failure.request
         self.sitemap_pending.discard(request.meta.get("la_url"))
