@@ -46,6 +46,14 @@ from crawler.positions import (
 from crawler.urls import DEFAULT_STRIP_PARAMS, normalize_url
 
 CONTEXT_CAP = 300  # characters of a link's context sentence
+# Per-page limits: one huge page costs no more than a limit's worth of work downstream.
+# The page is still recorded; what was left out is said in PageExtract.limits.
+MAX_LINKS = 20_000  # link occurrences recorded per page, in document order
+MAX_HEADINGS = 2_000  # headings recorded per page
+MAX_SECTIONS = 1_000  # main-content sections; later headings' text joins the last one
+MAX_SECTION_WORDS = 100_000  # main-content words kept as section text (all are counted)
+MAX_DEPTH = 1_000  # element nesting kept as is; deeper markup is flattened (text, links kept)
+SEARCH_WINDOW = 2000  # characters after the previous link where a misplaced anchor is sought
 REFRESH_MAX_DELAY = 100  # seconds: a slower meta refresh is a reload, not a redirect
 PARAGRAPH_CAP = 1000  # characters of a link's paragraph
 
@@ -75,6 +83,11 @@ _LATIN_CODECS = frozenset(
      "mac-roman", "mac-latin2", "cp437", "cp850", "cp852", "ascii"}
 )  # fmt: skip
 _thread_state = threading.local()
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)([^>]*)>")
+_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                        "meta", "param", "source", "track", "wbr"})
+_FLAT_KEPT_TAGS = frozenset({"a", "p", "li", "br", "img", "script", "style", "title",
+                             "textarea", "template", "noscript", *HEADING_LEVELS})
 
 
 def extract_page(
@@ -89,12 +102,14 @@ def extract_page(
     from its byte-order mark, ``<meta charset>``, or detection) or already decoded text.
     ``url`` is the page's own URL, against which (or its ``<base href>``) links resolve.
     """
-    root = parse_html(body, encoding)
+    root, flattened = _parse(body, encoding)
     if root is None:
         return PageExtract()
     walk = _PageWalk(root)
     walk.run()
-    return _build_extract(walk, url, tuple(strip_params))
+    extract = _build_extract(walk, url, tuple(strip_params))
+    extract.limits = _limit_notes(walk, flattened)
+    return extract
 
 
 def decode_html(body: bytes, encoding: str | None = None) -> str:
@@ -115,15 +130,81 @@ def decode_html(body: bytes, encoding: str | None = None) -> str:
 
 
 def parse_html(body: bytes | str, encoding: str | None = None) -> etree._Element | None:
-    """Parse a document with lxml's HTML parser; None if there is nothing to parse."""
+    """Parse a document with lxml's HTML parser; None if there is nothing to parse.
+
+    libxml2 drops whatever is nested deeper than 2,048 elements; such a document is
+    parsed again with its markup beyond MAX_DEPTH levels flattened, so that the text and
+    links buried there are kept.
+    """
+    return _parse(body, encoding)[0]
+
+
+def _parse(body: bytes | str, encoding: str | None) -> tuple[etree._Element | None, bool]:
+    """(root, whether deep markup had to be flattened)."""
     text = decode_html(body, encoding) if isinstance(body, bytes) else body
+    root, too_deep = _parse_text(text)
+    if too_deep:
+        flat_root, _ = _parse_text(_flatten_deep(text))
+        if flat_root is not None:
+            return flat_root, True
+    return root, False
+
+
+def _parse_text(text: str) -> tuple[etree._Element | None, bool]:
     # Re-encoded as UTF-8 so that a stale <?xml encoding=...?> or <meta charset> in the
     # text cannot make libxml2 decode it a second time.
     data = text.encode("utf-8", errors="replace")
+    parser = _html_parser()
     try:
-        return etree.fromstring(data, _html_parser())
+        root = etree.fromstring(data, parser)
     except (etree.LxmlError, ValueError):
-        return None
+        return None, False
+    too_deep = any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log)
+    return root, too_deep
+
+
+def _flatten_deep(text: str, keep: int = MAX_DEPTH) -> str:
+    """The document with the tags of elements nested deeper than ``keep`` removed, except
+    those that carry meaning for the audit (links, paragraphs, headings, list items...).
+    A tag count, not a parse: used only when libxml2 gave up on the depth."""
+    out: list[str] = []
+    depth = last = 0
+    for match in _TAG.finditer(text):
+        name = match.group(2).lower()
+        if name in _VOID_TAGS or match.group(3).rstrip().endswith("/"):
+            continue
+        if match.group(1):  # closing tag
+            deep = depth > keep
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            deep = depth > keep
+        if deep and name not in _FLAT_KEPT_TAGS:
+            out += (text[last : match.start()], " ")
+            last = match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _limit_notes(walk: _PageWalk, flattened: bool) -> list[str]:
+    """What the per-page limits left out, one sentence each (empty for most pages)."""
+    notes = []
+    if flattened:
+        notes.append(f"markup nested deeper than 2,048 elements: levels past {MAX_DEPTH:,}"
+                     " flattened (their text and links kept)")
+    skipped = walk.skipped
+    if skipped["links"]:
+        notes.append(f"{MAX_LINKS + skipped['links']:,} links: the first {MAX_LINKS:,} recorded")
+    if skipped["headings"]:
+        notes.append(f"{MAX_HEADINGS + skipped['headings']:,} headings: the first "
+                     f"{MAX_HEADINGS:,} recorded")
+    if skipped["sections"]:
+        notes.append(f"more than {MAX_SECTIONS:,} sections: later headings' text joins the "
+                     "last section")
+    if skipped["words"]:
+        notes.append(f"main content over {MAX_SECTION_WORDS:,} words: {skipped['words']:,} "
+                     "words counted but not kept as section text")
+    return notes
 
 
 def collapse_whitespace(text: str | None) -> str:
@@ -366,6 +447,9 @@ class _PageWalk:
         self.headings: list[Heading] = []  # filled when the walk ends
         self.sections = [_SectionDraft(level=0)]
         self.main_blocks: list[str] = []
+        self.section_words = 0  # words kept as section text so far
+        self.skipped = {"links": 0, "headings": 0, "sections": 0, "words": 0}
+        self.max_depth = 0
         self.block = _Block(in_main=False, in_heading=False)
 
     def run(self) -> None:
@@ -500,15 +584,25 @@ class _PageWalk:
         text = collapse_whitespace("".join(block.parts))
         if block.links:
             search_from = 0
+            prefix = _CollapsedPrefix(block.parts)
             for draft in block.links:
-                search_from = _place_link(draft, text, block.parts, search_from)
+                preceding = prefix.length_before(draft.start)
+                search_from = _place_link(draft, text, block.parts, search_from, preceding)
             self.block = _Block()
         else:
             block.parts = []
         if text and block.in_main:
             self.main_blocks.append(text)
             if not block.in_heading:
-                self.sections[-1].texts.append(text)
+                words = text.count(" ") + 1
+                room = MAX_SECTION_WORDS - self.section_words
+                if words > room:  # keep what fits, count the rest
+                    self.skipped["words"] += words - max(room, 0)
+                    text = " ".join(text.split(" ", room)[:room]) if room > 0 else ""
+                    words = max(room, 0)
+                if text:
+                    self.section_words += words
+                    self.sections[-1].texts.append(text)
 
     # -- headings
 
@@ -518,10 +612,16 @@ class _PageWalk:
         self._deactivate_heading()
         draft = _HeadingDraft(visible_only=not frame.hidden, level=level, in_main=frame.in_main)
         self.open_headings.append(draft)
+        if len(self.heading_drafts) >= MAX_HEADINGS:
+            self.skipped["headings"] += 1
+            return  # its text still counts as text; it is no heading of the record
         self.heading_drafts.append(draft)
         self.active_heading = draft
         self.collectors.append(draft)
         if draft.in_main:
+            if len(self.sections) > MAX_SECTIONS:
+                self.skipped["sections"] += 1
+                return
             draft.section = _SectionDraft(level=level)
             self.sections.append(draft.section)
 
@@ -545,7 +645,9 @@ class _PageWalk:
 
     def _open_link(self, element: etree._Element, frame: _Frame) -> None:
         href = element.get("href")
-        if href is None:  # a named anchor, not a link
+        if href is None or len(self.links) >= MAX_LINKS:  # a named anchor, or over the limit
+            if href is not None:
+                self.skipped["links"] += 1
             self.open_links.append(None)
             return
         draft = _LinkDraft(
@@ -642,19 +744,51 @@ def _refresh_target(content: str) -> str | None:
     return target or None
 
 
-def _place_link(draft: _LinkDraft, text: str, parts: list[str], search_from: int) -> int:
+class _CollapsedPrefix:
+    """Length of ``collapse_whitespace("".join(parts[:k]))`` for growing ``k``, in one pass
+    over the parts: a block with 100,000 links costs linear time, not quadratic."""
+
+    __slots__ = ("parts", "done", "length", "started", "pending_space")
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+        self.done = 0
+        self.length = 0
+        self.started = False  # some non-space text seen
+        self.pending_space = False  # the text so far ends with whitespace
+
+    def length_before(self, index: int) -> int:
+        for part in self.parts[self.done : index]:
+            words = part.split()
+            if not words:
+                self.pending_space = self.pending_space or (bool(part) and self.started)
+                continue
+            if self.started and (self.pending_space or part[0].isspace()):
+                self.length += 1
+            self.length += sum(map(len, words)) + len(words) - 1
+            self.started = True
+            self.pending_space = part[-1].isspace()
+        self.done = max(self.done, index)
+        return self.length
+
+
+def _place_link(draft: _LinkDraft, text: str, parts: list[str], search_from: int,
+                preceding: int) -> int:
     """Set a link's paragraph and context from its block's collapsed ``text``.
 
-    Links of a block are placed in order, each searched for after the previous one;
-    returns where this anchor ends in ``text``.
+    ``preceding`` is the collapsed length of the block's text before the link, so the
+    anchor starts there or one space later; failing that (an anchor whose words the
+    collapsing changed) it is searched for near the previous link. Returns where this
+    anchor ends in ``text``.
     """
     end = draft.end if draft.end is not None else len(parts)
     anchor = collapse_whitespace("".join(parts[draft.start : end]))
-    start_at = text.find(anchor, search_from) if anchor else -1
-    if start_at >= 0 and text.find(anchor, start_at + 1) >= 0:
-        # The anchor's words occur more than once: count what precedes the link instead.
-        preceding = len(collapse_whitespace("".join(parts[: draft.start])))
-        start_at = text.find(anchor, max(preceding, search_from))
+    start_at = -1
+    if anchor:
+        low = max(preceding, search_from)
+        start_at = text.find(anchor, low, low + len(anchor) + 1)
+        if start_at < 0:
+            start_at = text.find(anchor, search_from, search_from + len(anchor) + SEARCH_WINDOW)
     if start_at < 0:
         start_at = end_at = search_from
     else:

@@ -67,6 +67,7 @@ class PageExtract:
     word_count: int = 0
     content_hash: str | None = None  # sha1 of the normalised main-content text
     refresh: str | None = None  # where a <meta http-equiv=refresh> sends the reader (absolute)
+    limits: list[str] = field(default_factory=list)  # per-page limits that applied
 
 
 @dataclass(slots=True)

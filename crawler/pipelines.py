@@ -21,7 +21,7 @@ PAGE_COLUMNS = (
     "crawl_id", "url", "status", "error", "redirect_to", "content_type", "response_time", "size",
     "depth", "found_via", "referrer", "title", "meta_description", "meta_robots", "x_robots_tag",
     "canonical", "lang", "word_count", "content_hash", "etag", "last_modified",
-    "blocked_by_robots", "is_html", "fetched_at",
+    "blocked_by_robots", "is_html", "fetched_at", "limits",
 )
 _PAGE_INSERT = (f"INSERT OR REPLACE INTO pages ({', '.join(PAGE_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(PAGE_COLUMNS))})")
@@ -36,7 +36,7 @@ def page_row(crawl_id: int, item: PageItem) -> tuple:
         ex.meta_robots if ex else None, item.x_robots_tag, ex.canonical if ex else None,
         ex.lang if ex else None, ex.word_count if ex else None, ex.content_hash if ex else None,
         item.etag, item.last_modified, int(item.blocked_by_robots), int(ex is not None),
-        item.fetched_at,
+        item.fetched_at, "; ".join(ex.limits) if ex and ex.limits else None,
     )
 
 

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS pages (
     is_html INTEGER NOT NULL DEFAULT 0,
     fetched_at TEXT,
     not_modified INTEGER NOT NULL DEFAULT 0,  -- 304: records carried over from the last crawl
+    limits TEXT,             -- per-page extraction limits that applied, "; "-separated
     PRIMARY KEY (crawl_id, url)
 );
 CREATE TABLE IF NOT EXISTS redirects (

@@ -594,3 +594,40 @@ def test_sentence_does_not_split_decimals_or_lowercase_continuations() -> None:
 def test_collapse_whitespace_handles_nbsp_and_none() -> None:
     assert collapse_whitespace("  a\u00a0\n b\t") == "a b"
     assert collapse_whitespace(None) == ""
+
+
+# --- per-page limits ----------------------------------------------------------------
+
+
+def test_links_beyond_the_limit_are_counted_not_recorded() -> None:
+    from crawler.extract import MAX_LINKS
+
+    links = " ".join(f'<a href="/p{i}">lien {i}</a>' for i in range(MAX_LINKS + 5))
+    extract = page(f"<main><p>{links}</p></main>")
+    assert len(extract.links) == MAX_LINKS
+    assert extract.links[-1].context  # placed in its block like any other
+    assert extract.limits == [f"{MAX_LINKS + 5:,} links: the first {MAX_LINKS:,} recorded"]
+
+
+def test_a_link_below_20000_nested_elements_is_kept() -> None:
+    html = "<main>" + "<div>" * 20_000 + '<p>Profond <a href="/deep">ici</a>.</p>' + \
+        "</div>" * 20_000 + "</main>"
+    extract = page(html)
+    assert [link.target for link in extract.links] == ["https://site.example/deep"]
+    assert extract.word_count == 2
+    assert extract.limits[0].startswith("markup nested deeper than 2,048 elements")
+
+
+def test_sections_beyond_the_limit_join_the_last_one() -> None:
+    from crawler.extract import MAX_SECTIONS
+
+    body = "".join(f"<h2>Partie {i}</h2><p>Texte {i}.</p>" for i in range(MAX_SECTIONS + 10))
+    extract = page(f"<main>{body}</main>")
+    assert len(extract.sections) == MAX_SECTIONS
+    assert extract.sections[-1].text.endswith(f"Texte {MAX_SECTIONS + 9}.")
+    assert extract.word_count == 4 * (MAX_SECTIONS + 10)
+    assert any("sections" in note for note in extract.limits)
+
+
+def test_an_ordinary_page_has_no_limit_notes(article: PageExtract) -> None:
+    assert article.limits == []

@@ -95,3 +95,13 @@ def test_a_document_longer_than_the_batch_buffer() -> None:
     long = [f"mot{i % 5000}" for i in range(100_000)]
     signatures = duplicates.minhash_signatures([long, long[:50], long], num_perm=32)
     assert np.array_equal(signatures[0], signatures[2])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\nab\xa0", max_size=6), max_size=25))
+def test_collapsed_prefix_length_matches_collapsing_the_prefix(parts: list[str]) -> None:
+    from crawler.extract import _CollapsedPrefix, collapse_whitespace
+
+    prefix = _CollapsedPrefix(parts)
+    for k in range(len(parts) + 1):
+        assert prefix.length_before(k) == len(collapse_whitespace("".join(parts[:k])))
