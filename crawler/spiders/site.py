@@ -17,8 +17,10 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.internet.threads import deferToThread
 
 from crawler.extract import extract_page
 from crawler.items import PageItem
@@ -152,9 +154,32 @@ class SiteSpider(scrapy.Spider):
 
     # -- pages ------------------------------------------------------------------
 
-    def parse(self, response: Response) -> Iterator[Any]:
+    async def parse(self, response: Response) -> AsyncIterator[Any]:
         self.sitemap_pending.discard(response.meta.get("la_url"))
         item = self._base_item(response)
+        if self._needs_extract(response):
+            await self._extract_into(item, response)
+        for output in self._outputs(response, item):
+            yield output
+
+    def _needs_extract(self, response: Response) -> bool:
+        if response.status == 304 and self.previous is not None:
+            return False
+        return not 300 <= response.status < 400 and _is_html(response)
+
+    async def _extract_into(self, item: PageItem, response: Response) -> None:
+        """Extract in a worker thread: a huge page never holds up the network thread (its
+        other downloads would time out), and lxml parses without holding the GIL."""
+        encoding = getattr(response, "encoding", None) if isinstance(response, TextResponse) \
+            else None
+        try:
+            item.extract = await maybe_deferred_to_future(deferToThread(
+                extract_page, response.body, response.url, encoding, self.strip_params))
+        except Exception as exc:  # noqa: BLE001 - a page that breaks the parser is still recorded
+            item.error = f"could not parse the page: {type(exc).__name__}: {exc}"[:300]
+            self.logger.warning("%s: %s", response.url, item.error)
+
+    def _outputs(self, response: Response, item: PageItem) -> Iterator[Any]:
         depth = response.meta.get("la_depth")
         if response.status == 304 and self.previous is not None:
             item.carried_from = self.previous.crawl_id
@@ -173,17 +198,7 @@ class SiteSpider(scrapy.Spider):
             if item.redirect_to and self._internal(item.redirect_to):
                 yield from self._schedule(item.redirect_to, depth, "redirect", response.url)
             return
-        if not _is_html(response):
-            yield item
-            return
-        encoding = getattr(response, "encoding", None) if isinstance(response, TextResponse) \
-            else None
-        try:
-            item.extract = extract_page(response.body, response.url, encoding=encoding,
-                                        strip_params=self.strip_params)
-        except Exception as exc:  # noqa: BLE001 - a page that breaks the parser is still recorded
-            item.error = f"could not parse the page: {type(exc).__name__}: {exc}"[:300]
-            self.logger.warning("%s: %s", response.url, item.error)
+        if item.extract is None:  # not HTML, or the parser gave up on it
             yield item
             return
         if self.aliases:
