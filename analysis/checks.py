@@ -33,6 +33,8 @@ SEVERITY: dict[str, str] = {
     "redirect_loop": "error",
     "missing_title": "error",
     # warnings: worth fixing, the page works
+    "crawl_limit": "warning",
+    "audit_incomplete": "warning",
     "staging_copy": "warning",
     "redirect_chain": "warning",
     "orphan_page": "warning",
@@ -107,6 +109,27 @@ def staging_copy_findings(production: ProductionHost | None, start_url: str) -> 
     )
     frame = pd.DataFrame({"url": [start_url], "detail": [detail], "target": [production.host]})
     return make_findings(frame, "staging_copy", "detail", target="target")
+
+
+def limit_findings(limits: dict[str, dict[str, object]], start_url: str) -> pd.DataFrame:
+    """One site-wide finding per crawl limit that kept URLs out of the crawl
+    (``CrawlFrames.limits``): the reports then cover only part of the site."""
+    rows = []
+    for name, cut in sorted(limits.items()):
+        count = int(cut.get("count", 0) or 0)
+        value = cut.get("limit")
+        shown = f"{value:g}" if isinstance(value, float) else value
+        setting = f"{name} = {shown}" if value not in (None, "") else name
+        if name == "max_seconds":
+            detail = (f"{setting} stopped the crawl with {count:,} "
+                      f"request{'s' if count != 1 else ''} still queued")
+        else:
+            detail = f"{setting} kept {count:,} URL{'s' if count != 1 else ''} out of the crawl"
+        if cut.get("example"):
+            detail += f", e.g. {cut['example']}"
+        rows.append({"url": start_url, "detail": detail, "target": name})
+    return make_findings(pd.DataFrame(rows, columns=["url", "detail", "target"]),
+                         "crawl_limit", "detail", target="target")
 
 
 def empty_findings() -> pd.DataFrame:

@@ -45,8 +45,9 @@ class CrawlFrames:
     sections: pd.DataFrame
     redirects: pd.DataFrame
     production_host: ProductionHost | None = None
-    # Limits that kept URLs out of the crawl: {"max_depth": {"count": 194, "example": url}}
-    # (max_pages, max_depth, max_url_length; from the crawl's statistics).
+    # Limits that kept URLs out of the crawl: {"max_depth": {"count": 194, "example": url,
+    # "limit": 20}} (max_pages, max_depth, max_url_length, max_seconds; from the crawl's
+    # statistics and settings).
     limits: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
@@ -192,13 +193,15 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
         sections=frames["sections"].sort_values(["url", "ord"]).reset_index(drop=True),
         redirects=frames["redirects"],
         production_host=production,
-        limits=crawl_limits(json.loads(row[7] or "{}"), row[8]),
+        limits=crawl_limits(json.loads(row[7] or "{}"), row[8], settings.get("crawl", {})),
     )
 
 
-def crawl_limits(stats: dict, finish_reason: str | None = None) -> dict[str, dict[str, object]]:
+def crawl_limits(stats: dict, finish_reason: str | None = None,
+                 crawl_settings: dict | None = None) -> dict[str, dict[str, object]]:
     """The limits that kept URLs out of a crawl, from its statistics (and the time limit,
-    from why it finished: the count is then the requests still queued)."""
+    from why it finished: the count is then the requests still queued); ``limit`` is the
+    limit's value in the crawl's settings, when they hold it."""
     prefix = "linkaudit/cut/"
     limits: dict[str, dict[str, object]] = {}
     for key, value in stats.items():
@@ -209,6 +212,9 @@ def crawl_limits(stats: dict, finish_reason: str | None = None) -> dict[str, dic
     if finish_reason == "closespider_timeout":
         queued = int(stats.get("scheduler/enqueued", 0)) - int(stats.get("scheduler/dequeued", 0))
         limits["max_seconds"] = {"count": max(queued, 0), "example": ""}
+    for name, cut in limits.items():
+        if (crawl_settings or {}).get(name) is not None:
+            cut["limit"] = crawl_settings[name]
     return limits
 
 

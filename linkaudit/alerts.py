@@ -54,17 +54,23 @@ def parse_rule(text: str, categories: set[str]) -> AlertRule:
                              "(expected e.g. new:broken_link or off_topic_link>5)")
     name = match["name"]
     if name not in categories and name not in SEVERITIES and name != "any":
-        raise AlertRuleError(f"--fail-on rule {text!r}: unknown category {name!r}")
+        raise AlertRuleError(f"--fail-on rule {text!r}: unknown category {name!r} "
+                             "(categories: docs/findings.md; severities: error, warning, notice)")
     return AlertRule(text=text, new_only=bool(match["new"]), name=name,
                      op=match["op"] or ">", count=int(match["count"] or 0))
+
+
+def check_rules(rules: list[str]) -> list[AlertRule]:
+    """Every rule parsed against the known categories; the command checks them before crawling."""
+    from analysis.checks import SEVERITY
+
+    return [parse_rule(text, set(SEVERITY)) for text in rules]
 
 
 def evaluate_rules(rules: list[str], findings: pd.DataFrame,
                    changes: pd.DataFrame | None) -> list[str]:
     """One line per rule that matched, e.g. ``new:broken_link: 2 (rule: > 0)``."""
-    from analysis.checks import SEVERITY
-
-    parsed = [parse_rule(text, set(SEVERITY)) for text in rules]
+    parsed = check_rules(rules)
     new_findings = new_findings_of(changes, findings)
     matched = []
     for rule in parsed:

@@ -5,16 +5,22 @@ Scrapy's reactor cannot be restarted, so one process runs at most one crawl.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.settings import scrapy_settings
 from crawler.urls import normalize_url, site_key
 from linkaudit import store
-from linkaudit.config import Config
+from linkaudit.config import Config, ConfigError, apply_tables, field_names
+
+MAX_START_HOPS = 10  # redirects followed from the start URL to its page
 
 
 class CrawlError(Exception):
@@ -26,10 +32,10 @@ class CrawlResult:
     store_path: Path
     crawl_id: int
     state: str
+    finish_reason: str | None
     pages: int
     links: int
-    start_status: int | None
-    start_error: str | None
+    problem: str | None  # why the start URL reached no HTML page (the crawl is 'failed')
 
 
 def site_name(config: Config, start_url: str) -> str:
@@ -41,10 +47,51 @@ def default_store(config: Config, start_url: str, reports_dir: Path = Path("repo
 
 
 def check_start_url(url: str) -> str:
-    normalized = normalize_url(url.strip()) if url else None
-    if normalized is None or "://" not in url:
-        raise CrawlError(f"not a usable start URL (need http:// or https://): {url!r}")
+    """The normal form of a start URL; a CrawlError says what is wrong with it."""
+    text = (url or "").strip()
+    scheme, sep, _ = text.partition("://")
+    if not sep:
+        hint = f" (e.g. http://{text})" if text and not any(c.isspace() for c in text) else ""
+        raise CrawlError(f"start URL {text!r} must begin with http:// or https://{hint}")
+    if scheme.lower() not in ("http", "https"):
+        raise CrawlError(f"start URL {text!r}: only http:// and https:// sites are crawled, "
+                         f"not {scheme}://")
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise CrawlError(f"start URL {text!r} cannot be read: {exc}") from exc
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raw = parts.netloc.rsplit(":", 1)[-1]
+        raise CrawlError(f"start URL {text!r} has an impossible port {raw!r} "
+                         "(a port is a number from 1 to 65535)")
+    if not parts.hostname:
+        raise CrawlError(f"start URL {text!r} has no host name")
+    normalized = normalize_url(text)
+    if normalized is None:
+        raise CrawlError(f"start URL {text!r} is not a usable http(s) address")
     return normalized
+
+
+def resumed_config(config: Config, recorded: Mapping[str, Any],
+                   flags: Mapping[str, Any]) -> Config:
+    """A resumed crawl keeps the [crawl] settings it started with; flags given now win.
+
+    Without this, `crawl URL --max-pages 50`, interrupted, then `crawl URL --resume` would
+    continue under the default limit of 10,000 pages.
+    """
+    crawl = recorded.get("crawl")
+    if isinstance(crawl, dict):
+        known = set(field_names("crawl"))
+        try:
+            config = apply_tables(config, {"crawl": {k: v for k, v in crawl.items()
+                                                     if k in known}})
+        except ConfigError:
+            pass  # recorded by another version of linkaudit: keep the current settings
+    return config.with_crawl(**flags)
 
 
 def resume_state(conn: sqlite3.Connection, crawl_id: int
@@ -69,8 +116,12 @@ def resume_state(conn: sqlite3.Connection, crawl_id: int
 
 
 def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool = False,
-              progress: bool = True) -> CrawlResult:
-    """Crawl the site into the store; returns what was recorded."""
+              progress: bool = True, flags: Mapping[str, Any] | None = None) -> CrawlResult:
+    """Crawl the site into the store; returns what was recorded.
+
+    ``flags`` are the crawl settings given on the command line (already in ``config``); a
+    resumed crawl applies them on top of the settings it was started with.
+    """
     from scrapy.crawler import CrawlerProcess
 
     start_url = check_start_url(start_url)
@@ -82,10 +133,16 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     store.mark_abandoned(conn, keep=previous.crawl_id if previous else None)
     if previous is not None:
         crawl_id, job_dir = previous.crawl_id, previous.job_dir
+        config = resumed_config(config, previous.settings, flags or {})
+        conn.execute("UPDATE crawls SET settings_json = ? WHERE crawl_id = ?",
+                     (json.dumps(config.as_dict(), sort_keys=True, default=str), crawl_id))
+        conn.commit()
         done, frontier = resume_state(conn, crawl_id)
-        if previous.state == "running" and job_dir:
-            # Killed without a chance to save its queue: Scrapy's JOBDIR cannot be trusted,
-            # the frontier rebuilt from the store is complete on its own.
+        if job_dir:
+            # The frontier rebuilt from the store is complete on its own, and the spider
+            # counts each of its requests against max_pages. Requests left in Scrapy's JOBDIR
+            # queue were let in under the old run's count and would be fetched past the limit
+            # (and after a kill the queue cannot be trusted at all): start it empty.
             shutil.rmtree(job_dir, ignore_errors=True)
     else:
         crawl_id = store.start_crawl(conn, site_name(config, start_url), start_url,
@@ -107,7 +164,7 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     process.crawl("site", start_url=start_url, resume_done=done, resume_frontier=frontier)
     process.start()
     result = summarize(store_path, crawl_id, start_url)
-    if result.state == "complete" and job_dir:
+    if result.state in ("complete", "failed") and job_dir:
         shutil.rmtree(job_dir, ignore_errors=True)  # kept only to resume an unfinished crawl
     return result
 
@@ -118,14 +175,47 @@ def quiet_failure_logs() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
+def start_problem(conn: sqlite3.Connection, crawl_id: int, start_url: str) -> str | None:
+    """Why the start URL led to no HTML page answering 200 (redirects followed), or None."""
+    url, seen = start_url, [start_url]
+    while True:
+        row = conn.execute("SELECT status, error, redirect_to, content_type, is_html FROM pages"
+                           " WHERE crawl_id = ? AND url = ?", (crawl_id, url)).fetchone()
+        via = "" if url == start_url else f" (redirected to {url})"
+        if row is None:
+            if url == start_url:
+                return f"the start URL {start_url} was not requested"
+            return f"the start URL {start_url} redirects to {url}, which was not crawled " \
+                   "(another host? see --alias)"
+        status, error, redirect_to, content_type, is_html = row
+        if status is None:
+            return f"cannot reach the start URL {start_url}{via}: {error}"
+        if 300 <= status < 400 and redirect_to:
+            if redirect_to in seen or len(seen) > MAX_START_HOPS:
+                return f"the start URL {start_url} redirects in a loop or too many times"
+            url = redirect_to
+            seen.append(url)
+            continue
+        if status != 200:
+            return f"the start URL {start_url}{via} answered {status}, not 200"
+        if not is_html:
+            return f"the start URL {start_url}{via} is not an HTML page " \
+                   f"({content_type or 'no Content-Type'})"
+        return None
+
+
 def summarize(store_path: Path, crawl_id: int, start_url: str) -> CrawlResult:
+    """What the crawl recorded; a crawl that ended without a start page becomes 'failed'."""
     with store.opened(store_path) as conn:
         info = store.get_crawl(conn, crawl_id)
+        problem = start_problem(conn, crawl_id, start_url)
+        state, reason = info.state, info.finish_reason
+        if state == "complete" and problem is not None:
+            state, reason = "failed", problem
+            store.mark_failed(conn, crawl_id, problem)
         numbers = store.counts(conn, crawl_id)
-        row = conn.execute("SELECT status, error FROM pages WHERE crawl_id = ? AND url = ?",
-                           (crawl_id, start_url)).fetchone()
     return CrawlResult(
-        store_path=store_path, crawl_id=crawl_id, state=info.state, pages=numbers["pages"],
-        links=numbers["links"], start_status=row[0] if row else None,
-        start_error=row[1] if row else "the start URL was not requested",
+        store_path=store_path, crawl_id=crawl_id, state=state, finish_reason=reason,
+        pages=numbers["pages"], links=numbers["links"],
+        problem=problem if state == "failed" else None,
     )

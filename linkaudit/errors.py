@@ -1,8 +1,10 @@
-"""The command line's error type and exit codes."""
+"""The command line's error type and exit codes (README.md, docs/scheduling.md)."""
 
-EXIT_ERROR = 1  # the audit could not be done (bad input, unreachable site)
+EXIT_ERROR = 1  # the audit could not be done (unreachable site, unreadable store, failed crawl)
+EXIT_USAGE = 2  # bad arguments or settings: nothing was done
 EXIT_ALERT = 3  # a --fail-on rule matched
-EXIT_LOCKED = 4  # another run holds the site's lock
+EXIT_LOCKED = 4  # another run holds the store's lock
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT) or SIGTERM; resumable
 
 
 class CliError(Exception):

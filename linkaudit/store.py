@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS crawls (
     start_url TEXT NOT NULL,
     started_at TEXT NOT NULL,
     finished_at TEXT,
-    state TEXT NOT NULL DEFAULT 'running',   -- running, complete, interrupted
+    state TEXT NOT NULL DEFAULT 'running',   -- running, complete, interrupted, failed
     finish_reason TEXT,
     settings_json TEXT NOT NULL DEFAULT '{}',
     job_dir TEXT,
@@ -140,6 +140,8 @@ CREATE INDEX IF NOT EXISTS hreflang_url ON hreflang(crawl_id, url);
 # Tables holding per-crawl rows, in the order a crawl's rows may be deleted.
 CRAWL_TABLES = ("links", "headings", "sections", "hreflang", "redirects", "pages")
 SNAPSHOT_TABLES = ("audit_pages", "audit_findings", "audit_links", "audits")
+# What a file must hold to be read as a crawl store (audit tables may come later).
+REQUIRED_TABLES = ("crawls", *CRAWL_TABLES)
 
 
 class StoreError(Exception):
@@ -183,6 +185,49 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
     except (sqlite3.Error, OSError) as exc:
         raise StoreError(f"cannot open crawl store {path}: {exc}") from exc
     return conn
+
+
+def _readonly(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+
+
+def check_store(path: str | Path) -> None:
+    """Raise StoreError unless ``path`` is a crawl store; reads only, never writes the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"no crawl store at {path}")
+    if path.stat().st_size == 0:
+        raise StoreError(f"{path} is an empty file, not a crawl store")
+    try:
+        conn = _readonly(path)
+        try:
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path} is not a crawl store ({exc})") from exc
+    missing = [table for table in REQUIRED_TABLES if table not in tables]
+    if missing:
+        raise StoreError(f"{path} is not a crawl store: it has no table {', '.join(missing)}")
+
+
+@contextmanager
+def opened_readonly(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A checked store opened read-only (``mode=ro``): nothing, not even the schema, is written."""
+    check_store(path)
+    conn = _readonly(Path(path))
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read crawl store {path}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def has_table(conn: sqlite3.Connection, table: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (table,)).fetchone() is not None
 
 
 @functools.cache
@@ -291,9 +336,12 @@ def get_crawl(conn: sqlite3.Connection, crawl_id: int | None = None) -> CrawlInf
 
 def last_unfinished_crawl(conn: sqlite3.Connection, start_url: str | None = None
                           ) -> CrawlInfo | None:
-    """The newest crawl that did not complete (the one ``--resume`` continues)."""
+    """The newest crawl that stopped before its end (the one ``--resume`` continues).
+
+    A complete or failed crawl after it ends the search: there is nothing left to continue.
+    """
     for info in reversed(list_crawls(conn)):
-        if info.state == "complete":
+        if info.state in ("complete", "failed"):
             return None
         if start_url is None or info.start_url == start_url:
             return info
@@ -310,6 +358,23 @@ def mark_abandoned(conn: sqlite3.Connection, keep: int | None = None) -> int:
         "WHERE state = 'running' AND crawl_id IS NOT ?", (keep,))
     conn.commit()
     return cur.rowcount
+
+
+def mark_failed(conn: sqlite3.Connection, crawl_id: int, reason: str) -> None:
+    """A crawl that ran to its end without reaching a page at its start URL.
+
+    It is kept for the record (``history`` lists it) but never compared with, resumed or
+    used for conditional requests: only ``complete`` crawls are.
+    """
+    conn.execute("UPDATE crawls SET state = 'failed', finish_reason = ? WHERE crawl_id = ?",
+                 (reason, crawl_id))
+    conn.commit()
+
+
+def newest_crawl(conn: sqlite3.Connection) -> int | None:
+    """The newest crawl that did not fail (what ``analyze`` reports on by default)."""
+    row = conn.execute("SELECT MAX(crawl_id) FROM crawls WHERE state != 'failed'").fetchone()
+    return row[0] if row else None
 
 
 def mark_running(conn: sqlite3.Connection, crawl_id: int) -> None:
