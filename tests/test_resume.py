@@ -77,6 +77,8 @@ def test_resume_after_a_crawl_stopped_halfway(tmp_path, how):
         conn = sqlite3.connect(work / "s.sqlite")
         state = conn.execute("SELECT state FROM crawls").fetchone()[0]
         assert state == ("running" if how == "kill" else "interrupted")
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()
 
         second = crawl_process(served.base_url, work, "--resume")
         out, err = second.communicate(timeout=120)
