@@ -15,6 +15,7 @@ import pandas as pd
 from analysis import checks, coherence, duplicates, graph, promo, templates, text, topics
 from analysis.load import CrawlFrames
 from analysis.model import Audit
+from analysis.stages import Stages, blank_failed, incomplete_findings
 
 SUGGESTION_SEPARATOR = " | "
 
@@ -50,29 +51,65 @@ def first_h1(headings: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"h1": grouped.first(), "h1_count": grouped.size()}).rename_axis("url")
 
 
-def page_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicModel | None,
-               page_coherence: pd.DataFrame) -> pd.DataFrame:
-    """pages.csv: one row per requested URL."""
+@dataclass(frozen=True)
+class LinkGraph:
+    """What the link graph gives the reports (the ``graph`` stage)."""
+
+    final: pd.Series  # URL -> the URL its redirect chain ends at
+    pages: pd.DataFrame  # indexed by URL: depth, inlinks, outlinks, dead_end, pagerank
+    target_status: pd.Series  # one per link occurrence, in crawl.links order
+    findings: pd.DataFrame  # redirect chains and loops, broken links, orphan pages
+
+    @classmethod
+    def empty(cls, crawl: CrawlFrames) -> LinkGraph:
+        """The graph of a failed ``graph`` stage: every value missing, no finding."""
+        urls = pd.Index(crawl.pages["url"])
+        missing = pd.Series(pd.NA, index=urls, dtype="Int64")
+        table = pd.DataFrame({"depth": missing, "inlinks": missing, "outlinks": missing,
+                              "dead_end": pd.Series(pd.NA, index=urls, dtype="boolean"),
+                              "pagerank": np.nan})
+        return cls(pd.Series(dtype=object), table,
+                   pd.Series(pd.NA, index=crawl.links.index, dtype="Int64"),
+                   checks.empty_findings())
+
+
+def link_graph(crawl: CrawlFrames) -> LinkGraph:
     pages, links = crawl.pages, crawl.links
-    out = pages.set_index("url", drop=False)
+    resolved = graph.resolve_redirects(pages)
+    urls = pages["url"]
+    counts = graph.link_counts(pages, links).set_index("url")
+    table = pd.DataFrame({
+        "depth": urls.map(graph.click_depth(pages, links, crawl.start_url, resolved)
+                          ).astype("Int64"),
+        "inlinks": urls.map(counts["inlinks"]).fillna(0).astype("Int64"),
+        "outlinks": urls.map(counts["outlinks"]).fillna(0).astype("Int64"),
+        "dead_end": urls.isin(set(graph.dead_ends(pages, links)["url"])),
+        "pagerank": urls.map(graph.link_score(pages, links, resolved)),
+    }).set_index(urls)
+    findings = checks.concat_findings([
+        graph.redirect_findings(resolved),
+        graph.broken_link_findings(graph.broken_links(pages, links)),
+        graph.orphan_findings(graph.orphan_pages(pages, links)),
+    ])
+    status = pd.Series(graph.target_status(pages, links).to_numpy(), index=links.index)
+    return LinkGraph(graph.final_urls(resolved), table, status, findings)
+
+
+def page_table(crawl: CrawlFrames, net: LinkGraph, h1: pd.DataFrame,
+               page_topics: pd.DataFrame | None, page_coherence: pd.DataFrame) -> pd.DataFrame:
+    """pages.csv: one row per requested URL."""
+    out = crawl.pages.set_index("url", drop=False)
     # The contract's redirect_to is where the chain ends; a loop keeps its next hop.
     has_hop = out["redirect_to"].notna()
-    out.loc[has_hop, "redirect_to"] = (out.loc[has_hop, "url"].map(graph.final_urls(resolved))
+    out.loc[has_hop, "redirect_to"] = (out.loc[has_hop, "url"].map(net.final).astype(object)
                                        .fillna(out.loc[has_hop, "redirect_to"]))
-    depth = graph.click_depth(pages, links, crawl.start_url, resolved)
-    out["depth"] = out["url"].map(depth).astype("Int64")
-    h1 = first_h1(crawl.headings)
+    for column in ("depth", "inlinks", "outlinks", "dead_end", "pagerank"):
+        out[column] = out["url"].map(net.pages[column])
     out["h1"] = out["url"].map(h1["h1"])
     out["h1_count"] = out["url"].map(h1["h1_count"]).fillna(0).astype("Int64")
     out.loc[~out["is_html"], "h1_count"] = pd.NA
-    counts = graph.link_counts(pages, links).set_index("url")
-    out["inlinks"] = out["url"].map(counts["inlinks"]).fillna(0).astype("Int64")
-    out["outlinks"] = out["url"].map(counts["outlinks"]).fillna(0).astype("Int64")
-    out["dead_end"] = out["url"].isin(set(graph.dead_ends(pages, links)["url"]))
-    score = graph.link_score(pages, links, resolved)
-    out["pagerank"] = out["url"].map(score)
-    if model is not None:
-        ptopics = topics.page_topics(model).set_index("url")
+    if page_topics is not None:
+        ptopics = page_topics.set_index("url")
         out["topic"] = out["url"].map(ptopics["topic"])
         out["topic_id"] = out["url"].map(ptopics["topic_id"]).astype("Int64")
         out["detected_lang"] = out["url"].map(ptopics["lang"])
@@ -87,19 +124,31 @@ def page_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicMo
     return out.reset_index(drop=True)
 
 
-def link_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicModel | None,
-               rules: promo.PromoRules, threshold: float | None) -> pd.DataFrame:
-    """links.csv: every link occurrence with status, promotional and relevance verdicts."""
-    pages, links = crawl.pages, crawl.links
-    out = promo.classify_links(links, rules)
-    out["target_status"] = graph.target_status(pages, links).to_numpy()
+VERDICT_COLUMNS = (("relevance", np.nan), ("off_topic", False), ("why", ""),
+                   ("suggested_targets", ""), ("anchor_relevance", np.nan))
+
+
+def link_table(crawl: CrawlFrames, net: LinkGraph, rules: promo.PromoRules,
+               stages: Stages) -> pd.DataFrame:
+    """links.csv without the relevance verdicts: status, landing page, promotional."""
+    links = crawl.links.reset_index(drop=True)
+    out = stages.run("promotional", lambda: promo.classify_links(links, rules),
+                     links.assign(promotional=False, promo_reason=""))
+    out["target_status"] = net.target_status.to_numpy()
     # Relevance is about the page the reader lands on: follow redirects.
-    out["landing"] = out["target"].map(graph.final_urls(resolved)).fillna(out["target"])
+    out["landing"] = out["target"].map(net.final).astype(object).fillna(out["target"])
     out["nofollow"] = graph.is_nofollow(out["rel"])
-    out["template"] = templates.template_links(out)
-    for column, empty in (("relevance", np.nan), ("off_topic", False), ("why", ""),
-                          ("suggested_targets", ""), ("anchor_relevance", np.nan)):
+    out["template"] = False
+    for column, empty in VERDICT_COLUMNS:
         out[column] = empty
+    return out
+
+
+def judge_links(links: pd.DataFrame, pages: pd.DataFrame, model: topics.TopicModel | None,
+                threshold: float | None) -> pd.DataFrame:
+    """``links`` with the relevance verdicts (the ``relevance`` stage)."""
+    out = links.copy()
+    out["template"] = templates.template_links(out)
     if model is None:
         return out
     indexable = set(pages.loc[pages["indexable"], "url"])
@@ -110,11 +159,11 @@ def link_table(crawl: CrawlFrames, resolved: pd.DataFrame, model: topics.TopicMo
             columns={"landing": "target"})
         rel = topics.link_relevance(model, pairs.reset_index(drop=True), threshold)
         rel.index = pairs.index
-        for column in ("relevance", "off_topic", "why", "suggested_targets", "anchor_relevance"):
+        for column, _ in VERDICT_COLUMNS:
             out.loc[scored, column] = rel[column].to_numpy()
     # Navigation, header and footer links are site furniture, not an editor's choice; so
     # are the entries of a hub page's lists (a site map, an index of articles).
-    listing = hub_listing_links(crawl.pages, out)
+    listing = hub_listing_links(pages, out)
     out.loc[listing & out["off_topic"].astype(bool), "why"] += (
         "; not judged: an entry in the link list of a hub page")
     repeated = out["template"] & ~listing
@@ -165,16 +214,13 @@ def offtopic_table(links: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
     return rows[columns].reset_index(drop=True)
 
 
-def _link_findings(links: pd.DataFrame) -> list[pd.DataFrame]:
+def _off_topic_findings(links: pd.DataFrame) -> pd.DataFrame:
     off = links[links["off_topic"]].copy()
     if off.empty:
-        return [checks.empty_findings(), promo.promotional_findings(links)]
+        return checks.empty_findings()
     off["detail"] = ("relevance " + off["relevance"].map("{:.2f}".format) + " — "
                      + off["why"].astype(str))
-    return [
-        checks.make_findings(off, "off_topic_link", "detail", url="source", target="target"),
-        promo.promotional_findings(links),
-    ]
+    return checks.make_findings(off, "off_topic_link", "detail", url="source", target="target")
 
 
 def _section_findings(section_scores: pd.DataFrame) -> pd.DataFrame:
@@ -196,58 +242,94 @@ def _duplicate_findings(dups: pd.DataFrame) -> pd.DataFrame:
     return checks.make_findings(dups, "near_duplicate", "detail", target="duplicate_of")
 
 
-def topic_analysis(docs: pd.DataFrame, sections: pd.DataFrame, settings: AuditSettings
+EMPTY_COHERENCE = (pd.DataFrame(columns=coherence.PAGE_COLUMNS),
+                   pd.DataFrame(columns=coherence.SECTION_COLUMNS))
+
+
+def topic_analysis(docs: pd.DataFrame | None, sections: pd.DataFrame, settings: AuditSettings,
+                   stages: Stages | None = None
                    ) -> tuple[topics.TopicModel | None, pd.DataFrame, pd.DataFrame]:
-    """The site's topic model, page coherence and section scores.
+    """The site's topic model, page coherence and section scores (``topics`` and
+    ``coherence`` stages).
 
     Topics and relevance judge each page on its own subject, without the sections that
     drift to another one (they would make the page resemble that subject's pages), so the
     model is built again without them when there are any.
     """
-    if docs.empty:
-        return (None, pd.DataFrame(columns=coherence.PAGE_COLUMNS),
-                pd.DataFrame(columns=coherence.SECTION_COLUMNS))
-    model = topics.build_topic_model(docs, settings.topics)
-    page_coh, section_scores = coherence.section_coherence(
-        model, sections, settings.incoherent_threshold)
-    if section_scores["incoherent"].any():
-        focused = coherence.focused_documents(docs, sections, section_scores)
-        model = topics.build_topic_model(focused, settings.topics)
-    return model, page_coh, section_scores
+    stages = stages or Stages("the crawl")
+    if docs is not None and docs.empty:
+        return None, *EMPTY_COHERENCE
+    # Without documents (a failed stage) these two are skipped, and say so.
+    model = stages.run("topics", lambda: topics.build_topic_model(docs, settings.topics), None)
+
+    def focused() -> tuple[topics.TopicModel, pd.DataFrame, pd.DataFrame]:
+        page_coh, section_scores = coherence.section_coherence(
+            model, sections, settings.incoherent_threshold)
+        if not section_scores["incoherent"].any():
+            return model, page_coh, section_scores
+        texts = coherence.focused_documents(docs, sections, section_scores)
+        return topics.build_topic_model(texts, settings.topics), page_coh, section_scores
+
+    return stages.run("coherence", focused, (model, *EMPTY_COHERENCE))
+
+
+def _page_checks(crawl: CrawlFrames, settings: AuditSettings
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The first h1 of each page and the page-level findings (the ``checks`` stage)."""
+    return first_h1(crawl.headings), checks.page_findings(
+        crawl.pages, crawl.headings, crawl.sections, min_words=settings.thin_content_words)
 
 
 def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoRules,
                 changes: pd.DataFrame | None = None) -> Audit:
+    """The audit of a crawl. Each stage (analysis/stages.py) that raises leaves its columns
+    empty and its findings absent; the audit then lists it in ``failures``."""
     pages = crawl.pages
-    resolved = graph.resolve_redirects(pages)
-    docs = text.page_documents(pages, crawl.sections, crawl.headings)
-    model, page_coh, section_scores = topic_analysis(docs, crawl.sections, settings)
-    page_rows = page_table(crawl, resolved, model, page_coh)
-    link_rows = link_table(crawl, resolved, model, rules, settings.off_topic_threshold)
-    dups = duplicates.near_duplicates(docs[["url", "text"]],
-                                      threshold=settings.near_duplicate_threshold)
+    stages = Stages(f"crawl {crawl.crawl_id}")
+    net = stages.run("graph", lambda: link_graph(crawl), LinkGraph.empty(crawl))
+    h1, page_checks = stages.run("checks", lambda: _page_checks(crawl, settings),
+                                 (pd.DataFrame(columns=["h1", "h1_count"]),
+                                  checks.empty_findings()))
+    docs = stages.run("documents", lambda: text.page_documents(pages, crawl.sections,
+                                                               crawl.headings), None)
+    model, page_coh, section_scores = topic_analysis(docs, crawl.sections, settings, stages)
+    no_clusters = pd.DataFrame(columns=["topic_id", "topic", "size", "terms"])
+    ptopics, clusters = (None, no_clusters) if model is None else stages.run(
+        "topics", lambda: (topics.page_topics(model), topics.clusters(model)),
+        (None, no_clusters))
+    page_rows = page_table(crawl, net, h1, ptopics, page_coh)
+    link_rows = link_table(crawl, net, rules, stages)
+    link_rows = stages.run("relevance", lambda: judge_links(
+        link_rows, pages, model, settings.off_topic_threshold), link_rows)
+    dups = stages.run("near_duplicates", lambda: duplicates.near_duplicates(
+        docs[["url", "text"]], threshold=settings.near_duplicate_threshold),
+        pd.DataFrame(columns=["url", "duplicate_of", "similarity"]))
     page_rows["near_duplicate_of"] = page_rows["url"].map(
         dups.set_index("url")["duplicate_of"]) if len(dups) else pd.NA
-    findings = checks.concat_findings([
+    offtopic = offtopic_table(link_rows, page_rows)
+    findings = [
+        checks.limit_findings(crawl.limits, crawl.start_url),
         checks.staging_copy_findings(crawl.production_host, crawl.start_url),
-        graph.redirect_findings(resolved),
-        graph.broken_link_findings(graph.broken_links(pages, crawl.links)),
-        graph.orphan_findings(graph.orphan_pages(pages, crawl.links)),
-        checks.page_findings(pages, crawl.headings, crawl.sections,
-                             min_words=settings.thin_content_words),
-        *_link_findings(link_rows),
-        _section_findings(section_scores),
-        _duplicate_findings(dups),
-    ])
+        net.findings,
+        page_checks,
+        stages.run("relevance", lambda: _off_topic_findings(link_rows), checks.empty_findings()),
+        stages.run("promotional", lambda: promo.promotional_findings(link_rows),
+                   checks.empty_findings()),
+        stages.run("coherence", lambda: _section_findings(section_scores),
+                   checks.empty_findings()),
+        stages.run("near_duplicates", lambda: _duplicate_findings(dups),
+                   checks.empty_findings()),
+    ]
+    findings = checks.concat_findings(
+        [incomplete_findings(stages.failures, crawl.start_url), *findings])
+    page_rows, link_rows = blank_failed(page_rows, link_rows, stages.failures)
     return Audit(
         site=crawl.site, start_url=crawl.start_url, crawl_id=crawl.crawl_id,
         started_at=crawl.started_at, finished_at=crawl.finished_at,
         pages=page_rows, links=link_rows,
         headings=crawl.headings.rename(columns={"ord": "order"}),
-        findings=findings, offtopic=offtopic_table(link_rows, page_rows),
-        clusters=topics.clusters(model) if model is not None else pd.DataFrame(
-            columns=["topic_id", "topic", "size", "terms"]),
+        findings=findings, offtopic=offtopic, clusters=clusters,
         sections=section_scores,
         relevance_threshold=model.calibration.threshold if model is not None else None,
-        changes=changes,
+        changes=changes, failures=tuple(stages.failures),
     )

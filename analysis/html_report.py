@@ -440,6 +440,27 @@ def _sections(audit: Audit, charts: list[Path]) -> list[tuple[str, str, Callable
     return sections
 
 
+def _banners(audit: Audit) -> str:
+    """What the reader must know before trusting the page: a crawl cut short by a limit,
+    stages of the audit that failed."""
+    html = ""
+    limits = audit.findings.loc[audit.findings["category"] == "crawl_limit", "detail"]
+    if len(limits):
+        items = "".join(f"<li>{_text(detail)}</li>" for detail in limits)
+        html += (f'<div class="banner limits" role="alert"><h2>Incomplete crawl</h2>'
+                 f"<p>A crawl limit stopped the crawl before it reached every page: the "
+                 f"reports cover only part of the site.</p><ul>{items}</ul></div>")
+    if audit.failures:
+        items = "".join(f"<li>stage {_text(f.stage)} failed on {_text(f.subject)}: "
+                        f"{_text(f.error)}</li>" for f in audit.failures)
+        html += (f'<div class="banner partial" role="alert"><h2>Partial audit</h2>'
+                 f"<p>Part of the audit failed; what it would have shown is missing from "
+                 f"these reports (the <code>audit_incomplete</code> findings say what). The "
+                 f'tracebacks are in <a href="errors.log">errors.log</a>.</p>'
+                 f"<ul>{items}</ul></div>")
+    return html
+
+
 def _csp(script: str) -> str:
     """Allow only the inline stylesheet, embedded images and this exact script."""
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
@@ -469,7 +490,7 @@ def render_html(audit: Audit, charts: list[Path]) -> str:
         f'<header class="top"><h1>Link audit of {_text(audit.site)}</h1>'
         f"<p>Crawl {audit.crawl_id} from {_link(audit.start_url)}, "
         f"{_text(audit.started_at)} to {finished}</p></header>"
-        f'<nav class="toc">{toc}</nav><main>{body}</main>'
+        f'{_banners(audit)}<nav class="toc">{toc}</nav><main>{body}</main>'
         f"<script>{script}</script></body></html>\n"
     )
 

@@ -1,12 +1,22 @@
-"""Writing an audit to its report folder: the contract's CSV files, charts, HTML, workbook."""
+"""Writing an audit to its report folder: the contract's CSV files, charts, HTML, workbook.
+
+Each writer is a stage (analysis/stages.py): one that raises leaves its file out and the
+others are still written, the failure is added to the audit (an ``audit_incomplete``
+finding, a banner in index.html) and its traceback goes to ``errors.log``. An
+``OSError`` (disk full, folder removed, permission) is no writer's fault and stops the
+writing. ``INCOMPLETE.txt`` is written first and removed last, so a folder whose writing
+was cut short (killed, disk full) says so.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from analysis.charts import write_charts
+from analysis import charts
 from analysis.html_report import write_html
 from analysis.model import Audit
+from analysis.stages import Stages, with_failures
 from analysis.writers import CONTRACT_COLUMNS, write_csv
 from analysis.xlsx import write_xlsx
 
@@ -19,21 +29,75 @@ CSV_FILES = {
 }
 # Working columns that would only confuse a report reader.
 HIDDEN_COLUMNS = {"links": ["landing"]}
+INCOMPLETE_MARKER = "INCOMPLETE.txt"
+ERRORS_LOG = "errors.log"
+FATAL = (OSError,)  # the file system's, not a writer's: stop writing
 
 
-def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True) -> list[Path]:
-    """Every file of the report folder; returns their paths."""
+def write_marker(out_dir: Path, audit: Audit) -> Path:
+    path = out_dir / INCOMPLETE_MARKER
+    path.write_text(
+        f"This report folder was not finished: linkaudit was writing the reports of crawl "
+        f"{audit.crawl_id} of {audit.site} here and stopped before the end (killed, or out "
+        f"of disk space). Its files may be missing, half-written or from an earlier run. "
+        f"Run the analysis again (linkaudit analyze) to write it whole.\n", encoding="utf-8")
+    return path
+
+
+def _csv(audit: Audit, out_dir: Path, name: str) -> Path:
+    attribute = CSV_FILES[name]
+    frame = getattr(audit, attribute).drop(columns=HIDDEN_COLUMNS.get(attribute, []),
+                                           errors="ignore")
+    return write_csv(frame, out_dir / name, CONTRACT_COLUMNS[name])
+
+
+def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True
+                  ) -> tuple[Audit, list[Path]]:
+    """Every file of the report folder; returns the audit (with the writers' failures
+    added) and the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, attribute in CSV_FILES.items():
-        frame = getattr(audit, attribute).drop(columns=HIDDEN_COLUMNS.get(attribute, []),
-                                               errors="ignore")
-        written.append(write_csv(frame, out_dir / name, CONTRACT_COLUMNS[name]))
+    marker = write_marker(out_dir, audit)
+    (out_dir / ERRORS_LOG).unlink(missing_ok=True)  # an earlier run's
+    stages = Stages(f"crawl {audit.crawl_id}", audit.failures)
+
+    def run(stage: str, subject: str, work: Callable[[], Path | None]) -> Path | None:
+        return stages.run(stage, work, None, subject=subject, fatal=FATAL)
+
+    # Charts first, the HTML page last: each file then shows the failures before it.
+    drawn = [run("charts", name, lambda d=draw, n=name: d(audit, out_dir / n))
+             for name, (draw, _) in charts.CHARTS.items()]
+    shown = [path for path in drawn if path is not None]
+    audit = with_failures(audit, stages.failures)
+    written: list[Path | None] = list(shown)
+    for name in CSV_FILES:
+        written.append(run("csv", name, lambda n=name: _csv(audit, out_dir, n)))
     if audit.changes is not None:
-        written.append(write_csv(audit.changes, out_dir / "changes.csv"))
-    charts = write_charts(audit, out_dir)
-    written.extend(charts)
-    written.append(write_html(audit, out_dir, charts))
+        written.append(run("csv", "changes.csv",
+                           lambda: write_csv(audit.changes, out_dir / "changes.csv")))
+    audit = with_failures(audit, stages.failures)
+    in_findings = len(audit.failures)
     if xlsx:
-        written.append(write_xlsx(audit, out_dir / "report.xlsx"))
-    return written
+        written.append(run("workbook", "report.xlsx",
+                           lambda: write_xlsx(audit, out_dir / "report.xlsx")))
+    audit = with_failures(audit, stages.failures)
+    written.append(run("html", "index.html", lambda: write_html(audit, out_dir, shown)))
+    audit = with_failures(audit, stages.failures)
+    if len(audit.failures) > in_findings:  # failed after findings.csv was written
+        run("csv", "findings.csv", lambda: _csv(audit, out_dir, "findings.csv"))
+    if audit.failures:
+        written.append(write_error_log(audit, out_dir / ERRORS_LOG))
+    marker.unlink()
+    return audit, [path for path in written if path is not None]
+
+
+def write_error_log(audit: Audit, path: Path) -> Path:
+    """The tracebacks of the audit's failed stages, for a bug report."""
+    failures = audit.failures
+    parts = [f"linkaudit: partial audit of {audit.site}, crawl {audit.crawl_id} "
+             f"({len(failures)} failed stage{'s' if len(failures) != 1 else ''})\n"]
+    for failure in failures:
+        skipped = f" (not run without it: {', '.join(failure.skipped)})" if failure.skipped else ""
+        parts.append(f"\n== stage {failure.stage} failed on {failure.subject}{skipped}\n"
+                     f"{failure.traceback}")
+    path.write_text("".join(parts), encoding="utf-8")
+    return path

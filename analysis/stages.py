@@ -34,26 +34,25 @@ class Stage:
 
 
 STAGES: dict[str, Stage] = {
-    "graph": Stage("click depth, inlinks, outlinks, link score, link targets' status; "
-                   "redirect, broken-link and orphan findings",
+    "graph": Stage("depth, inlinks, outlinks, pagerank, dead_end, target_status, the final "
+                   "URLs of redirect_to, redirect, broken-link and orphan findings",
                    pages=("depth", "inlinks", "outlinks", "pagerank", "dead_end"),
                    links=("target_status",)),
-    "checks": Stage("h1 and h1_count; heading, title, metadata, thin-content, indexability "
-                    "and content-artifact findings", pages=("h1", "h1_count")),
-    "documents": Stage("the page texts that topics, relevance, coherence and "
-                       "near-duplicates work on"),
-    "topics": Stage("topic, topic_id, top_terms, detected_lang and topic clusters",
+    "checks": Stage("h1, h1_count, heading, title, metadata, thin-content, indexability and "
+                    "content-artifact findings", pages=("h1", "h1_count")),
+    "documents": Stage("the page texts that topics and near-duplicates work on"),
+    "topics": Stage("topic, topic_id, top_terms, detected_lang, topic clusters",
                     needs=("documents",),
                     pages=("topic", "topic_id", "detected_lang", "top_terms")),
-    "coherence": Stage("coherence; incoherent_section findings", needs=("topics",),
+    "coherence": Stage("coherence, incoherent_section findings", needs=("topics",),
                        pages=("coherence",)),
-    "relevance": Stage("relevance, off_topic, why, suggested_targets, template; "
-                       "off_topic_link findings, offtopic_links.csv rows", needs=("topics",),
+    "relevance": Stage("relevance, off_topic, why, suggested_targets, template, off_topic_link "
+                       "findings, offtopic_links.csv rows", needs=("topics",),
                        links=("relevance", "off_topic", "why", "suggested_targets",
                               "anchor_relevance", "template")),
-    "promotional": Stage("promotional, promo_reason; promotional_link findings",
+    "promotional": Stage("promotional, promo_reason, promotional_link findings",
                          links=("promotional", "promo_reason")),
-    "near_duplicates": Stage("near_duplicate_of; near_duplicate findings",
+    "near_duplicates": Stage("near_duplicate_of, near_duplicate findings",
                              needs=("documents",), pages=("near_duplicate_of",)),
     "changes": Stage("changes.csv (the comparison with the previous crawl)"),
     "csv": Stage(""),
@@ -83,28 +82,34 @@ class Stages:
 
     def run(self, stage: str, work: Callable[[], T], fallback: T, *, subject: str = "",
             fatal: tuple[type[BaseException], ...] = ()) -> T:
-        """``work()``, or ``fallback`` when it raises (anything but ``fatal``) or when a
-        stage it needs failed."""
+        """``work()``, or ``fallback`` when it raises (anything but ``fatal``), when a stage
+        it needs failed, or when it already failed on the same subject."""
+        subject = subject or self.subject
+        if any(f.stage == stage and f.subject == subject for f in self.failures):
+            return fallback
         for need in STAGES[stage].needs:
             index = self.cause(need)
             if index is not None:
                 failure = self.failures[index]
-                self.failures[index] = replace(failure, skipped=(*failure.skipped, stage))
+                if stage not in failure.skipped:
+                    self.failures[index] = replace(failure, skipped=(*failure.skipped, stage))
                 return fallback
         try:
             return work()
         except fatal:
             raise
         except Exception as exc:
-            self.failures.append(StageFailure.of(stage, subject or self.subject, exc))
+            self.failures.append(StageFailure.of(stage, subject, exc))
             return fallback
 
 
 def missing(failure: StageFailure) -> str:
     """What a failure leaves out of the reports, in a few words."""
-    parts = [STAGES[failure.stage].what or failure.subject]
-    parts += [f"{stage}: {STAGES[stage].what}" for stage in failure.skipped]
-    return "; ".join(parts)
+    text = STAGES[failure.stage].what or failure.subject
+    if failure.skipped:
+        text += "; not run without it: " + ", ".join(
+            f"{stage} ({STAGES[stage].what})" for stage in failure.skipped)
+    return text
 
 
 def incomplete_findings(failures: list[StageFailure] | tuple[StageFailure, ...],

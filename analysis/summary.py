@@ -13,6 +13,8 @@ SEVERITIES = ("error", "warning", "notice")
 # What editors act on first, after errors: links that send readers off topic or
 # sell to them, then links that lead nowhere, then structure and content issues.
 CATEGORY_PRIORITY = (
+    "audit_incomplete",
+    "crawl_limit",
     "staging_copy",
     "off_topic_link",
     "promotional_link",
@@ -37,6 +39,8 @@ CATEGORY_PRIORITY = (
     "missing_meta_description",
 )
 CATEGORY_PHRASES = {
+    "audit_incomplete": "failed stages of the audit",
+    "crawl_limit": "crawl limits reached",
     "staging_copy": "copy of another site",
     "off_topic_link": "off-topic internal links",
     "promotional_link": "promotional links",
@@ -126,6 +130,7 @@ def _report_files(report_dir: Path) -> list[str]:
     for name, what in (
         ("index.html", "summary page, open it in a browser"),
         ("report.xlsx", "every table in one workbook"),
+        ("errors.log", "what failed, with tracebacks: attach it to a bug report"),
     ):
         if (report_dir / name).exists():
             lines.append(f"  {name:<12} {what}")
@@ -161,6 +166,14 @@ def terminal_summary(audit: Audit, report_dir: Path, color: bool = False) -> str
     copies = audit.findings[audit.findings["category"] == "staging_copy"]
     for detail in copies["detail"].astype(str):
         lines += ["", paint(f"Warning: {detail}.", "warning")]
+    limits = audit.findings[audit.findings["category"] == "crawl_limit"]
+    for detail in limits["detail"].astype(str):
+        lines += ["", paint(f"Incomplete crawl: {detail}; the reports cover only part of "
+                            "the site.", "warning")]
+    if audit.failures:
+        lines.append("")
+    for failure in audit.failures:
+        lines.append(paint(failure.line(Path(report_dir) / "errors.log"), "error"))
     problems = top_problems(audit)
     if problems:
         lines += ["", paint("Most important problems:", "bold")]

@@ -80,7 +80,8 @@ def format_column(values: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(dtype):
         return values.astype("Int64").astype("string").fillna("").astype(object)
     if pd.api.types.is_float_dtype(dtype):
-        return values.astype(object).map(_format_float, na_action="ignore").fillna("")
+        return (values.astype(object).map(_format_float, na_action="ignore").astype(object)
+                .fillna(""))
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return values.map(lambda v: v.isoformat(), na_action="ignore").fillna("").astype(object)
     return values.astype(object).map(_format_cell)

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import os
 import shutil
+import sqlite3
 import sys
 import time
+import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from analysis.audit import AuditSettings, build_audit
-from analysis.load import load_crawl
+from analysis.load import CrawlFrames, load_crawl
 from analysis.model import Audit
-from analysis.report import write_reports
+from analysis.promo import PromoRules
+from analysis.report import ERRORS_LOG, write_error_log, write_reports
+from analysis.stages import ANALYSIS_STAGES, Stages, with_failures
 from analysis.summary import terminal_summary
 from linkaudit import store
 from linkaudit.alerts import AlertRuleError, evaluate_rules
 from linkaudit.config import Config, ConfigError, promo_rules
-from linkaudit.errors import CliError
+from linkaudit.errors import EXIT_PARTIAL, CliError
 
 
 @dataclass(frozen=True)
@@ -48,16 +55,18 @@ def report_dir(store_path: Path, crawl_id: int) -> Path:
 def _snapshot_rows(audit: Audit) -> tuple[dict[str, object], dict[str, list[tuple]]]:
     from analysis.summary import severity_counts
 
-    pages, links, findings = audit.pages, audit.links, audit.findings
-    flagged = links[links["off_topic"] | links["promotional"]]
+    pages, links = audit.pages, audit.links
+    # The audit's own failures are not facts about the site, to compare with the next crawl.
+    findings = audit.findings[audit.findings["category"] != "audit_incomplete"]
+    flagged = links[_flag(links["off_topic"]) | _flag(links["promotional"])]
     severities = severity_counts(findings)
     summary = {
         "analysed_at": store.utc_now(), "report_dir": None, "pages": len(pages),
-        "indexable": int(pages["indexable"].sum()), "links": len(links),
+        "indexable": int(_flag(pages["indexable"]).sum()), "links": len(links),
         "errors": severities.get("error", 0), "warnings": severities.get("warning", 0),
         "notices": severities.get("notice", 0),
-        "off_topic_links": int(links["off_topic"].sum()),
-        "promotional_links": int(links["promotional"].sum()),
+        "off_topic_links": int(_flag(links["off_topic"]).sum()),
+        "promotional_links": int(_flag(links["promotional"]).sum()),
     }
 
     def rows(frame, columns):
@@ -76,6 +85,10 @@ def _snapshot_rows(audit: Audit) -> tuple[dict[str, object], dict[str, list[tupl
     return summary, tables
 
 
+def _flag(values):
+    return values.astype("boolean").fillna(False).astype(bool)
+
+
 def _compare_with_previous(store_path: Path, audit: Audit, settings: AuditSettings, rules):
     """Changes since the previous complete crawl (analysed now if it never was)."""
     from analysis.diff import compare, snapshot_from_audit
@@ -87,8 +100,12 @@ def _compare_with_previous(store_path: Path, audit: Audit, settings: AuditSettin
         return None
     crawl_id, analysed = previous
     if not analysed:
-        _save_snapshot(store_path, build_audit(load_crawl(store_path, crawl_id), settings, rules),
-                       report=None)
+        earlier = build_audit(load_crawl(store_path, crawl_id), settings, rules)
+        if earlier.failures:
+            failure = earlier.failures[0]
+            raise RuntimeError(f"the previous crawl, {crawl_id}, could not be analysed whole: "
+                               f"stage {failure.stage} failed: {failure.error}")
+        _save_snapshot(store_path, earlier, report=None)
     return compare(load_snapshot(store_path, crawl_id), snapshot_from_audit(audit))
 
 
@@ -99,14 +116,54 @@ def _save_snapshot(store_path: Path, audit: Audit, report: Path | None) -> None:
         store.save_snapshot(conn, audit.crawl_id, summary, tables)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system
+    or its file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 def _publish(staging: Path, final: Path) -> None:
-    """Swap a finished report folder into place, so no reader sees a half-written one."""
-    if final.exists():
-        shutil.rmtree(final)
+    """Swap a finished report folder into place, so no reader sees a half-written one.
+
+    An older folder of the same crawl is swapped out in one step, then removed: ``latest``,
+    which may point at that name, never points at a half-deleted folder nor at nothing.
+    """
+    if final.exists() and _exchange(staging, final):
+        shutil.rmtree(staging)
+        return
+    if final.exists():  # no atomic swap here: two renames, a moment without the folder
+        old = final.with_name(f".{final.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old)
+        return
     os.replace(staging, final)
 
 
+def _latest_target(site_dir: Path) -> Path | None:
+    link = site_dir / "latest"
+    return site_dir / os.readlink(link) if link.is_symlink() else None
+
+
 def _point_latest(site_dir: Path, final: Path) -> None:
+    """Point ``latest`` at ``final``, in one step, unless it shows a newer crawl's report."""
+    current = _latest_target(site_dir)
+    if (current is not None and current.name.isdigit() and final.name.isdigit()
+            and int(current.name) > int(final.name) and current.is_dir()):
+        return
     link = site_dir / "latest"
     temporary = site_dir / ".latest.tmp"
     if temporary.is_symlink() or temporary.exists():
@@ -116,20 +173,66 @@ def _point_latest(site_dir: Path, final: Path) -> None:
 
 
 def apply_retention(site_dir: Path, keep: int) -> list[Path]:
-    """Delete the oldest report folders beyond ``keep`` (0 keeps all); returns what went."""
+    """Delete the oldest report folders beyond ``keep`` (0 keeps all), never the one
+    ``latest`` points at; returns what went."""
     if keep <= 0:
         return []
     folders = sorted((p for p in site_dir.iterdir() if p.is_dir() and p.name.isdigit()),
                      key=lambda p: int(p.name))
-    doomed = folders[:-keep]
+    latest = _latest_target(site_dir)
+    doomed = [folder for folder in folders[:-keep] if folder != latest]
     for folder in doomed:
         shutil.rmtree(folder)
     return doomed
 
 
+def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
+                  config: Config, store_path: Path) -> tuple[Audit, list[Path]]:
+    """Write the report folder: the default one through a hidden staging folder swapped into
+    place when whole; ``--out DIR`` in place, marked INCOMPLETE.txt until finished."""
+    staging = final.parent / f".{final.name}.partial" if default_dir else final
+    try:
+        if staging.exists() and default_dir:
+            shutil.rmtree(staging)
+        audit, files = write_reports(audit, staging, xlsx=config.report.xlsx)
+        if default_dir:
+            _publish(staging, final)
+            files = [final / f.name for f in files]
+            if complete:
+                _point_latest(final.parent, final)
+            apply_retention(final.parent, config.report.keep)
+    except OSError as exc:
+        if default_dir:
+            shutil.rmtree(staging, ignore_errors=True)
+        where = "" if default_dir else f" ({final / 'INCOMPLETE.txt'} marks it unfinished)"
+        raise CliError(f"cannot write reports to {final}: {exc.strerror or exc}{where}; "
+                       f"the crawl is kept in {store_path}, `linkaudit analyze` writes "
+                       "them again") from exc
+    return audit, files
+
+
+def _bug(exc: Exception, folder: Path, what: str) -> CliError:
+    """A one-line error for an unexpected exception, its traceback kept in errors.log."""
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / ERRORS_LOG
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"traceback in {log}"
+    except OSError:
+        where = "no traceback written (the folder is not writable)"
+    return CliError(f"{what} failed: {reason}; {where}")
+
+
 def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir: Path | None,
                 out: TextIO) -> ReportResult:
-    """Load a crawl, analyse it, compare it with the previous one, write every report file."""
+    """Load a crawl, analyse it, compare it with the previous one, write every report file.
+
+    A stage of the audit that fails (analysis/stages.py) makes it partial: every report that
+    does not need that stage is written, the summary says what failed, and the command ends
+    with a one-line error and EXIT_PARTIAL. A partial analysis is neither compared with the
+    previous crawl nor kept in the store for later comparisons.
+    """
     started = time.perf_counter()
     try:
         rules = promo_rules(config)
@@ -138,33 +241,53 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
         raise CliError(str(exc)) from exc
     except (LookupError, FileNotFoundError, store.StoreError) as exc:
         raise CliError(str(exc)) from exc
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"cannot read the crawl store {store_path}: {exc}") from exc
     if crawl.pages.empty:
         raise CliError(f"crawl {crawl.crawl_id} in {store_path} recorded no page")
-    settings = AuditSettings.from_config(config.analysis)
-    audit = build_audit(crawl, settings, rules)
-    audit = replace(audit, changes=_compare_with_previous(store_path, audit, settings, rules))
     default_dir = out_dir is None
     final = out_dir or report_dir(store_path, crawl.crawl_id)
-    staging = final.parent / f".{final.name}.partial" if default_dir else final
     try:
-        if staging.exists() and default_dir:
-            shutil.rmtree(staging)
-        files = write_reports(audit, staging, xlsx=config.report.xlsx)
-        if default_dir:
-            _publish(staging, final)
-            files = [final / f.name for f in files]
-            if crawl.state == "complete":
-                _point_latest(final.parent, final)
-            apply_retention(final.parent, config.report.keep)
-    except OSError as exc:
-        raise CliError(f"cannot write reports to {final}: {exc}") from exc
-    _save_snapshot(store_path, audit, final)
+        audit, files = _audit_and_write(config, store_path, crawl, rules, final, default_dir)
+    except CliError:
+        raise
+    except Exception as exc:
+        raise _bug(exc, final if not default_dir else store_path.parent,
+                   f"the audit of crawl {crawl.crawl_id}") from exc
     seconds = time.perf_counter() - started
     out.write(terminal_summary(audit, final, color=out.isatty()) + "\n")
     if crawl.state != "complete":
         out.write(f"note: crawl {crawl.crawl_id} is {crawl.state}; "
                   "`linkaudit crawl --resume` continues it\n")
+    if audit.partial:
+        stages = ", ".join(dict.fromkeys(f.stage for f in audit.failures))
+        raise CliError(f"partial audit of crawl {crawl.crawl_id}: stage(s) {stages} failed; "
+                       f"the other reports are in {final}, tracebacks in "
+                       f"{final / ERRORS_LOG}", EXIT_PARTIAL)
     return ReportResult(audit=audit, out_dir=final, files=files, seconds=seconds)
+
+
+def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
+                     final: Path, default_dir: bool) -> tuple[Audit, list[Path]]:
+    settings = AuditSettings.from_config(config.analysis)
+    audit = build_audit(crawl, settings, rules)
+    whole = not any(f.stage in ANALYSIS_STAGES for f in audit.failures)
+    stages = Stages(f"crawl {crawl.crawl_id}", audit.failures)
+    if whole:  # a partial analysis would show what it lacks as changes
+        changes = stages.run("changes", lambda: _compare_with_previous(
+            store_path, audit, settings, rules), None)
+        audit = with_failures(replace(audit, changes=changes), stages.failures)
+    audit, files = _write_folder(audit, final, default_dir, crawl.state == "complete", config,
+                                 store_path)
+    if not whole:
+        return audit, files
+    stages = Stages(f"crawl {crawl.crawl_id}", audit.failures)
+    stages.run("snapshot", lambda: _save_snapshot(store_path, audit, final), None)
+    if len(stages.failures) > len(audit.failures):  # after the reports: errors.log only
+        audit = with_failures(audit, stages.failures)
+        with contextlib.suppress(OSError):
+            write_error_log(audit, final / ERRORS_LOG)
+    return audit, files
 
 
 def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | None,
