@@ -54,6 +54,7 @@ SEVERITY: dict[str, str] = {
     "noindex": "notice",
     "canonicalized": "notice",
     "blocked_by_robots": "notice",
+    "page_limit": "notice",
 }
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
@@ -483,5 +484,15 @@ def page_findings(
             heading_findings(pages, headings),
             thin_content_findings(pages, min_words),
             artifact_findings(pages, sections),
+            page_limit_findings(pages),
         ]
     )
+
+
+def page_limit_findings(pages: pd.DataFrame) -> pd.DataFrame:
+    """One notice per page where an extraction limit applied (docs/extraction.md): the
+    page is recorded, part of it was left out of the analysis."""
+    if "limits" not in pages:
+        return empty_findings()
+    limited = pages[pages["limits"].fillna("").astype("str").ne("")]
+    return make_findings(limited, "page_limit", "limits")

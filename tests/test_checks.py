@@ -25,7 +25,7 @@ CONTRACT_CATEGORIES = {
     "multiple_h1", "skipped_heading_level", "empty_heading", "thin_content", "noindex",
     "canonicalized", "blocked_by_robots", "near_duplicate", "off_topic_link",
     "promotional_link", "incoherent_section", "content_artifact", "staging_copy",
-    "crawl_limit", "audit_incomplete",
+    "crawl_limit", "audit_incomplete", "page_limit",
 }  # fmt: skip
 
 

@@ -128,3 +128,13 @@ def test_limits_of_one_page_are_reported(hostile) -> None:
 def test_memory_stays_bounded(hostile) -> None:
     print(f"peak RSS of the audit: {hostile['peak_kib'] / 1024:.0f} MiB")
     assert hostile["peak_kib"] < 1_500 * 1024
+
+
+def test_pages_cut_by_a_limit_are_page_limit_notices(hostile) -> None:
+    findings = pd.read_csv(hostile["out"] / "findings.csv", encoding="utf-8-sig", dtype=str,
+                           keep_default_na=False)
+    limited = findings[findings["category"] == "page_limit"]
+    base = hostile["base"].rstrip("/")
+    urls = set(limited["url"])
+    assert {base + "/links.html", base + "/nested.html", base + "/sections.html"} <= urls
+    assert limited["severity"].eq("notice").all()
