@@ -300,11 +300,9 @@ def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | No
     from analysis.load import load_snapshot
     from analysis.writers import write_csv
 
-    with store.opened(store_path) as conn:
+    with store.opened_readonly(store_path) as conn:
         complete = store.complete_crawls(conn)
-        analysed = set(store.audit_summaries(conn))
-    if (old is None) != (new is None):
-        raise CliError("give both crawl ids (OLD NEW), or none for the last two complete crawls")
+        analysed = set(store.audit_summaries(conn)) if store.has_table(conn, "audits") else set()
     if old is None:
         if len(complete) < 2:
             raise CliError(f"{store_path} holds {len(complete)} complete crawl(s); "
@@ -331,9 +329,9 @@ def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | No
 
 def history_table(store_path: Path) -> str:
     """One line per crawl in the store with its headline figures."""
-    with store.opened(store_path) as conn:
+    with store.opened_readonly(store_path) as conn:
         crawls = store.list_crawls(conn)
-        audits = store.audit_summaries(conn)
+        audits = store.audit_summaries(conn) if store.has_table(conn, "audits") else {}
         lines = [f"{'crawl':>5}  {'started (UTC)':<25} {'state':<11} {'pages':>6} {'links':>7} "
                  f"{'errors':>6} {'warnings':>8} {'off-topic':>9} {'promo':>6}  start URL"]
         for info in crawls:

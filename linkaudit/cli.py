@@ -1,18 +1,22 @@
 """The ``linkaudit`` command line: thin wrappers over the library.
 
 Errors are one line on stderr and a non-zero exit code:
-1 the audit could not be done (bad input, unreachable site),
-2 usage errors (argparse), 3 a --fail-on alert rule matched, 4 another run holds the site's lock.
+1 the audit could not be done (unreachable site, failed crawl, unreadable store),
+2 bad arguments or settings, found before any work (options, values, --fail-on rules,
+start URL, config file), 3 a --fail-on alert rule matched, 4 another run holds the
+store's lock, 130 stopped by Ctrl-C (the crawl can be resumed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import sys
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from linkaudit import __version__
-from linkaudit.errors import CliError
+from linkaudit.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
 EXAMPLES = """examples:
   linkaudit run https://www.example.com/articles/baclofene.html
@@ -24,6 +28,32 @@ EXAMPLES = """examples:
   linkaudit demo
 """
 
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the one-line error contract: ``linkaudit: error: ...``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"linkaudit: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, not {text!r}")
+    return value
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -40,16 +70,17 @@ def _add_crawl_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("url", nargs="?", help="start URL (default: [site] start_url of --config)")
     _add_store(p)
     _add_config(p)
-    p.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
-    p.add_argument("--concurrency", type=int, metavar="N",
+    p.add_argument("--max-pages", type=_at_least_one, metavar="N", help="stop after N pages")
+    p.add_argument("--concurrency", type=_at_least_one, metavar="N",
                    help="parallel requests to the site")
-    p.add_argument("--delay", type=float, metavar="SECONDS",
+    p.add_argument("--delay", type=_seconds, metavar="SECONDS",
                    help="seconds between requests to the site")
     p.add_argument("--alias", action="append", metavar="HOST",
                    help="a production host this site is a copy of (repeatable): its canonicals, "
                         "links and sitemaps are read as this site's")
     p.add_argument("--resume", action="store_true",
-                   help="continue the site's last unfinished crawl instead of starting anew")
+                   help="continue the site's last unfinished crawl instead of starting anew, "
+                        "with the settings it started with (flags given now replace them)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -59,7 +90,7 @@ def _add_out(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="linkaudit",
         description="Crawl a site and audit its internal links: link score, broken links, "
                     "redirects, headings, near-duplicates, the topical relevance of every link, "
@@ -86,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="write the audit reports of a stored crawl",
                        description="Analyse a crawl from the store and write the reports.",
                        epilog="example: linkaudit analyze 3 --store reports/site/crawls.sqlite")
-    p.add_argument("crawl", nargs="?", type=int, help="crawl id (default: the newest crawl)")
+    p.add_argument("crawl", nargs="?", type=int,
+                   help="crawl id (default: the newest crawl that did not fail)")
     _add_store(p)
     _add_config(p)
     _add_out(p)
@@ -99,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("diff", help="what changed between two crawls",
                        description="Compare two crawls (default: the last two complete ones) "
-                       "and write changes.csv.",
+                       "and write changes.csv. OLD must be the older crawl.",
                        epilog="example: linkaudit diff 3 4 --store reports/site/crawls.sqlite")
     p.add_argument("old", nargs="?", type=int, help="older crawl id")
     p.add_argument("new", nargs="?", type=int, help="newer crawl id")
@@ -124,8 +156,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        args = build_parser().parse_args(argv)  # --help, --version, usage errors
     from linkaudit import commands
+    from linkaudit.store import StoreError
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:
@@ -133,9 +167,12 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
     except CliError as exc:
         print(f"linkaudit: error: {exc}", file=stderr)
         return exc.code
+    except StoreError as exc:
+        print(f"linkaudit: error: {exc}", file=stderr)
+        return 1
     except KeyboardInterrupt:
         print("linkaudit: interrupted", file=stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -5,36 +5,48 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from linkaudit import store
 from linkaudit.config import REPO_ROOT, Config, ConfigError, load_config
-from linkaudit.errors import EXIT_ALERT, EXIT_LOCKED, CliError
+from linkaudit.errors import EXIT_ALERT, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_USAGE, CliError
 
 REPORTS = Path("reports")
 
 
+def _crawl_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The crawl settings given on the command line (None: not given)."""
+    return {"max_pages": args.max_pages, "concurrency": args.concurrency, "delay": args.delay,
+            "aliases": tuple(args.alias) if args.alias else None}
+
+
 def _config(args: argparse.Namespace) -> Config:
+    """Settings: a bad file or value is a bad argument (exit 2), found before any work."""
     try:
         config = load_config(getattr(args, "config", None))
         if hasattr(args, "max_pages"):
-            aliases = tuple(args.alias) if args.alias else None
-            config = config.with_crawl(max_pages=args.max_pages, concurrency=args.concurrency,
-                                       delay=args.delay, aliases=aliases)
+            config = config.with_crawl(**_crawl_flags(args))
     except ConfigError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(str(exc), EXIT_USAGE) from exc
     return config
 
 
 def _start_url(args: argparse.Namespace, config: Config) -> str:
+    from linkaudit.crawling import CrawlError, check_start_url
+
     url = args.url or config.site.start_url
     if not url:
-        raise CliError("no start URL: give one, or a --config file with [site] start_url")
-    return url
+        raise CliError("no start URL: give one, or a --config file with [site] start_url",
+                       EXIT_USAGE)
+    try:
+        return check_start_url(url)
+    except CrawlError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
 
 
 def _store_for_url(args: argparse.Namespace, config: Config, url: str) -> Path:
@@ -44,7 +56,10 @@ def _store_for_url(args: argparse.Namespace, config: Config, url: str) -> Path:
 
 
 def _existing_store(args: argparse.Namespace, config: Config) -> Path:
-    """The store a command reads: --store, the --config site's, or the only one in reports/."""
+    """The store a command reads: --store, the --config site's, or the only one in reports/.
+
+    It is checked read-only first: a file that is not a crawl store is never written to.
+    """
     if args.store:
         path = Path(args.store)
     elif config.site.name:
@@ -60,27 +75,38 @@ def _existing_store(args: argparse.Namespace, config: Config) -> Path:
                 f"{len(found)} sites in reports/ ({', '.join(p.parent.name for p in found)})"
             raise CliError(f"{where}: pass --store FILE")
         path = found[0]
-    if not path.exists():
-        raise CliError(f"no crawl store at {path}")
+    try:
+        store.check_store(path)
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from exc
     return path
 
 
+def lock_path(store_path: Path) -> Path:
+    return store_path.with_name(store_path.name + ".lock")
+
+
 @contextmanager
-def site_lock(site_dir: Path) -> Iterator[None]:
-    """Keep two runs of one site from overlapping (cron jobs that run long)."""
+def store_lock(store_path: Path) -> Iterator[None]:
+    """Keep two commands that write one store from overlapping (cron jobs that run long).
+
+    The lock is per store (``crawls.sqlite.lock`` beside ``crawls.sqlite``): two stores in
+    one folder do not block each other.
+    """
+    site_dir, lock = store_path.parent, lock_path(store_path)
     try:
         site_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"cannot create {site_dir}: {exc.strerror or exc}") from exc
     try:
-        handle = open(site_dir / ".lock", "w")  # noqa: SIM115 - held for the with-block
+        handle = open(lock, "w")  # noqa: SIM115 - held for the with-block
     except OSError as exc:
         raise CliError(f"cannot write to {site_dir}: {exc.strerror or exc}") from exc
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
         handle.close()
-        raise CliError(f"another linkaudit run holds {site_dir / '.lock'}", EXIT_LOCKED) from exc
+        raise CliError(f"another linkaudit run holds {lock}; nothing done", EXIT_LOCKED) from exc
     try:
         handle.write(str(os.getpid()))
         handle.flush()
@@ -90,20 +116,44 @@ def site_lock(site_dir: Path) -> Iterator[None]:
         handle.close()
 
 
+def _resume_hint(args: argparse.Namespace, url: str) -> str:
+    """The command that continues an unfinished crawl, e.g. `linkaudit crawl URL --resume`."""
+    if args.command == "demo":
+        return "`linkaudit demo` starts it again"
+    words = ["linkaudit", args.command, args.url or url]
+    for flag, value in (("--store", args.store), ("--config", args.config)):
+        if value:
+            words += [flag, value]
+    return f"`{shlex.join([*words, '--resume'])}` continues it"
+
+
 def _crawl(args: argparse.Namespace, config: Config, url: str, store_path: Path,
            out: TextIO):
+    """Crawl; anything but a complete crawl is a one-line error (1, or 130 when stopped)."""
     from linkaudit.crawling import CrawlError, run_crawl
 
     progress = not getattr(args, "quiet", False)
+    flags = _crawl_flags(args) if hasattr(args, "max_pages") else {}
     try:
-        result = run_crawl(config, url, store_path, resume=args.resume, progress=progress)
+        if store_path.is_file() and store_path.stat().st_size:
+            store.check_store(store_path)  # never write a crawl into another program's file
+        result = run_crawl(config, url, store_path, resume=args.resume, progress=progress,
+                           flags=flags)
     except (CrawlError, store.StoreError) as exc:
         raise CliError(str(exc)) from exc
     print(f"crawl {result.crawl_id} ({result.state}): {result.pages} pages, "
           f"{result.links} link occurrences, stored in {store_path}", file=out)
-    if result.start_status is None:
-        raise CliError(f"cannot reach the start URL {url}: {result.start_error} "
-                       f"(recorded in crawl {result.crawl_id} of {store_path})")
+    if result.state == "failed":
+        raise CliError(f"{result.problem} (crawl {result.crawl_id} of {store_path} is marked "
+                       "failed: never a baseline for comparisons)")
+    if result.state != "complete":
+        hint = _resume_hint(args, url)
+        unreported = ", no report written" if args.command != "crawl" else ""
+        if result.state == "running" or result.finish_reason == "shutdown":
+            raise CliError(f"interrupted: crawl {result.crawl_id} stopped after "
+                           f"{result.pages} pages{unreported}; {hint}", EXIT_INTERRUPTED)
+        raise CliError(f"crawl {result.crawl_id} stopped before the end "
+                       f"({result.finish_reason}){unreported}; {hint}")
     return result
 
 
@@ -120,24 +170,29 @@ def _check_writable(folder: Path | None) -> None:
         raise CliError(f"cannot write reports to {folder}: {exc.strerror or exc}") from exc
 
 
-def _require_complete(result) -> None:
-    if result.state != "complete":
-        raise CliError(f"crawl {result.crawl_id} stopped before the end ({result.state}); "
-                       "no report written: `linkaudit run --resume` continues it")
-
-
 def cmd_crawl(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args)
     url = _start_url(args, config)
     store_path = _store_for_url(args, config, url)
-    with site_lock(store_path.parent):
+    with store_lock(store_path):
         _crawl(args, config, url, store_path, out)
     return 0
+
+
+def _check_rules(rules: list[str]) -> None:
+    """A --fail-on typo is found before the crawl, not after it."""
+    from linkaudit.alerts import AlertRuleError, check_rules
+
+    try:
+        check_rules(rules)
+    except AlertRuleError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args)
     url = _start_url(args, config)
+    _check_rules(args.fail_on)
     store_path = _store_for_url(args, config, url)
     report = _crawl_and_audit(args, config, url, store_path, out)
     return EXIT_ALERT if report.alerts(args.fail_on, sys.stderr) else 0
@@ -150,9 +205,8 @@ def _crawl_and_audit(args: argparse.Namespace, config: Config, url: str, store_p
 
     out_dir = Path(args.out) if args.out else None
     _check_writable(out_dir)
-    with site_lock(store_path.parent):
+    with store_lock(store_path):
         result = _crawl(args, config, url, store_path, out)
-        _require_complete(result)
         return audit_crawl(config, store_path, result.crawl_id, out_dir, out)
 
 
@@ -161,7 +215,12 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
 
     config = _config(args)
     store_path = _existing_store(args, config)
-    audit_crawl(config, store_path, args.crawl, Path(args.out) if args.out else None, out)
+    with store_lock(store_path):
+        crawl_id = args.crawl
+        if crawl_id is None:
+            with store.opened_readonly(store_path) as conn:
+                crawl_id = store.newest_crawl(conn)
+        audit_crawl(config, store_path, crawl_id, Path(args.out) if args.out else None, out)
     return 0
 
 
@@ -174,12 +233,27 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _check_crawl_ids(old: int | None, new: int | None) -> None:
+    """`diff OLD NEW` takes the older crawl first; reversed ids are refused, not swapped."""
+    if (old is None) != (new is None):
+        raise CliError("give both crawl ids (OLD NEW), or none for the last two complete crawls",
+                       EXIT_USAGE)
+    if old is not None and old == new:
+        raise CliError(f"crawl {old} compared with itself: give two crawl ids", EXIT_USAGE)
+    if old is not None and old > new:
+        raise CliError(f"crawl ids reversed: OLD ({old}) is newer than NEW ({new}); "
+                       f"`linkaudit diff {new} {old}` shows what changed since {new}", EXIT_USAGE)
+
+
 def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     from linkaudit.auditing import diff_crawls
 
+    _check_crawl_ids(args.old, args.new)
     config = _config(args)
     store_path = _existing_store(args, config)
-    diff_crawls(config, store_path, args.old, args.new, Path(args.out) if args.out else None, out)
+    with store_lock(store_path):  # it may analyse crawls and store their snapshots
+        diff_crawls(config, store_path, args.old, args.new,
+                    Path(args.out) if args.out else None, out)
     return 0
 
 
@@ -191,7 +265,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     url = server.base_url + "articles/baclofene-systeme-nerveux-central.html"
     print(f"demo site served at {server.base_url}", file=out)
     store_path = REPORTS / config.site.name / "crawls.sqlite"
-    run_args = argparse.Namespace(resume=False, quiet=args.quiet, out=args.out)
+    run_args = argparse.Namespace(command="demo", resume=False, quiet=args.quiet, out=args.out)
     try:
         _crawl_and_audit(run_args, config, url, store_path, out)
     finally:

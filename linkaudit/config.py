@@ -121,9 +121,16 @@ def _matches(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
+# Settings for which 0 means nothing at all (a crawl of no page, no request at a time).
+MINIMUMS = {("crawl", "max_pages"): 1, ("crawl", "concurrency"): 1}
+
+
 def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
     if not _matches(value, hint):
         raise ConfigError(f"[{section}] {key} must be {_type_name(hint)}, not {value!r}")
+    minimum = MINIMUMS.get((section, key))
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"[{section}] {key} must be at least {minimum}, not {value!r}")
     if isinstance(value, str) and hint is not str and value != "auto":
         raise ConfigError(f"[{section}] {key} must be {_type_name(hint)} or \"auto\", "
                           f"not {value!r}")

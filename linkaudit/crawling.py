@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import signal
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -162,7 +163,13 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     process = CrawlerProcess(settings)
     quiet_failure_logs()
     process.crawl("site", start_url=start_url, resume_done=done, resume_frontier=frontier)
-    process.start()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        process.start()
+    finally:
+        # Scrapy's handlers would swallow a Ctrl-C during the analysis that follows.
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     result = summarize(store_path, crawl_id, start_url)
     if result.state in ("complete", "failed") and job_dir:
         shutil.rmtree(job_dir, ignore_errors=True)  # kept only to resume an unfinished crawl

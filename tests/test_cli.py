@@ -52,9 +52,10 @@ def test_readme_shows_every_command():
 @pytest.mark.parametrize("url", ["not a url", "ftp://example.org/", "example.org/page"])
 def test_malformed_start_url_is_a_one_line_error(tmp_path, url):
     result = run_cli("crawl", url, "--store", "s.sqlite", cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.startswith("linkaudit: error: not a usable start URL")
+    assert result.returncode == 2  # a bad argument (tests/test_cli_inputs.py has the rest)
+    assert result.stderr.startswith(f"linkaudit: error: start URL {url!r}")
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s.sqlite").exists()
 
 
 def test_unreachable_start_url_is_recorded_and_reported(tmp_path):
@@ -72,6 +73,7 @@ def test_unreachable_start_url_is_recorded_and_reported(tmp_path):
     conn = sqlite3.connect(tmp_path / "s.sqlite")
     status, error = conn.execute("SELECT status, error FROM pages").fetchone()
     assert status is None and "refused" in error.lower()
+    assert conn.execute("SELECT state FROM crawls").fetchone()[0] == "failed"
 
 
 @pytest.mark.parametrize("content,message", [
@@ -85,7 +87,7 @@ def test_bad_config_is_a_one_line_error(tmp_path, content, message):
     config = tmp_path / "bad.toml"
     config.write_text(content)
     code, _, err = run_in_process("crawl", "http://127.0.0.1:9/", "--config", str(config))
-    assert code == 1
+    assert code == 2  # settings are arguments: nothing was done
     assert message in err
     assert len(err.strip().splitlines()) == 1
 
@@ -93,7 +95,7 @@ def test_bad_config_is_a_one_line_error(tmp_path, content, message):
 def test_missing_config_file_is_a_one_line_error(tmp_path):
     code, _, err = run_in_process("crawl", "http://127.0.0.1:9/", "--config",
                                   str(tmp_path / "nope.toml"))
-    assert code == 1
+    assert code == 2
     assert "config file not found" in err
 
 
@@ -198,6 +200,12 @@ def test_run_of_a_site_with_no_indexable_page_still_writes_every_report(tmp_path
     served = site_server(site)
     result = run_cli("run", served.url("down.html"), "--store", "s.sqlite", "--out", "out",
                      "--quiet", cwd=tmp_path)
+    # A start URL that answers no page is a failed crawl: no report from `run`...
+    assert result.returncode == 1
+    assert "answered 503, not 200" in result.stderr
+    assert not (tmp_path / "out" / "pages.csv").exists()
+    # ... but asked for by id, the analysis of that crawl still writes every report.
+    result = run_cli("analyze", "1", "--store", "s.sqlite", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     for name in ("pages.csv", "links.csv", "headings.csv", "findings.csv",
                  "offtopic_links.csv", "index.html"):

@@ -159,7 +159,7 @@ def test_history_lists_every_crawl(two_runs):
 def test_a_second_run_of_the_same_site_is_locked_out(tmp_path):
     site_dir = tmp_path / "site"
     site_dir.mkdir()
-    with open(site_dir / ".lock", "w") as handle:
+    with open(site_dir / "crawls.sqlite.lock", "w") as handle:  # the store's lock
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         result = run_cli("crawl", "http://127.0.0.1:9/", "--store", "site/crawls.sqlite",
                          cwd=tmp_path)
