@@ -256,7 +256,10 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
                    f"the audit of crawl {crawl.crawl_id}") from exc
     seconds = time.perf_counter() - started
     out.write(terminal_summary(audit, final, color=out.isatty()) + "\n")
-    if crawl.state != "complete":
+    if crawl.state == "failed":
+        out.write(f"note: crawl {crawl.crawl_id} failed (its start URL gave no HTML page); "
+                  "it is never a baseline for comparisons\n")
+    elif crawl.state != "complete":
         out.write(f"note: crawl {crawl.crawl_id} is {crawl.state}; "
                   "`linkaudit crawl --resume` continues it\n")
     if audit.partial:

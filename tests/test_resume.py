@@ -94,6 +94,8 @@ def test_resume_after_a_crawl_stopped_halfway(tmp_path, how):
     assert not missing, (missing, requests_per_page(log))
     assert len(urls) == PAGES == len(set(urls))
     counts = requests_per_page(log)
+    print(f"{how}: {kept} pages kept at the kill, {len(urls)} of {PAGES} after the resume, "
+          f"{sum(counts.values())} page requests in all")
     assert len(counts) == PAGES
     # A page whose response was in flight at the kill may be asked again; a stored one never.
     assert sum(counts.values()) <= PAGES + 1
