@@ -100,6 +100,12 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx(hostile) -> None:
     assert "=1+1 formule" not in values
 
 
+def test_unknown_charset_labels_fall_back_to_the_documents_own_decoding(hostile) -> None:
+    pages = hostile["pages"].set_index("url")
+    assert pages.loc[hostile["base"].rstrip("/") + "/bogus-charset.html", "title"] == (
+        "Jeu de caractères")
+
+
 def test_markup_in_titles_and_anchors_is_escaped_in_the_html_report(hostile) -> None:
     html = (hostile["out"] / "index.html").read_text("utf-8")
     assert "<script>alert(1)" not in html

@@ -38,6 +38,15 @@ def _header(response: Response, name: str) -> str | None:
     return value.decode("latin-1") if value else None
 
 
+def _header_charset(response: Response) -> str | None:
+    content_type = _header(response, "Content-Type") or ""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'")
+    return None
+
+
 def _is_html(response: Response) -> bool:
     ctype = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
     if ctype:
@@ -170,8 +179,9 @@ class SiteSpider(scrapy.Spider):
     async def _extract_into(self, item: PageItem, response: Response) -> None:
         """Extract in a worker thread: a huge page never holds up the network thread (its
         other downloads would time out), and lxml parses without holding the GIL."""
-        encoding = getattr(response, "encoding", None) if isinstance(response, TextResponse) \
-            else None
+        # The charset the server declares, not Scrapy's guess (response.encoding guesses
+        # mac-latin2 for French text under an unknown label): extract_page decides the rest.
+        encoding = _header_charset(response)
         try:
             item.extract = await maybe_deferred_to_future(deferToThread(
                 extract_page, response.body, response.url, encoding, self.strip_params))
