@@ -61,6 +61,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
 
 DEFAULT_MIN_WORDS = 200
 QUOTE_LIMIT = 80
+EXAMPLE_URL_CAP = 150  # characters of an example URL shown in a finding
 # How many other URLs a duplicate finding names before summarising the rest as "+N more".
 MAX_NAMED_URLS = 3
 
@@ -127,7 +128,10 @@ def limit_findings(limits: dict[str, dict[str, object]], start_url: str) -> pd.D
         else:
             detail = f"{setting} kept {count:,} URL{'s' if count != 1 else ''} out of the crawl"
         if cut.get("example"):
-            detail += f", e.g. {cut['example']}"
+            example = str(cut["example"])
+            if len(example) > EXAMPLE_URL_CAP:  # a 10,000-character URL is shown by its start
+                example = f"{example[:EXAMPLE_URL_CAP]}… ({len(example):,} characters)"
+            detail += f", e.g. {example}"
         rows.append({"url": start_url, "detail": detail, "target": name})
     return make_findings(pd.DataFrame(rows, columns=["url", "detail", "target"]),
                          "crawl_limit", "detail", target="target")
