@@ -45,6 +45,10 @@ def joined(labels: dict, links: pd.DataFrame) -> pd.DataFrame:
     """One row per labelled link with the tool's verdicts (labels without a match dropped)."""
     tool = links.assign(source_key=links["source"].map(path_key),
                         target_key=links["target"].fillna("").map(path_key))
+    # Labels are about content links: when a page repeats a link (a menu copy in a
+    # mobile popup, say), the content occurrence is the one judged.
+    if "position" in tool:
+        tool = tool.sort_values("position", key=lambda p: p.ne("content"), kind="stable")
     tool = tool.drop_duplicates(["source_key", "target_key", "anchor"])
     wanted = pd.DataFrame(labels["links"]).assign(
         source_key=lambda f: f["source"].map(path_key),
