@@ -239,33 +239,17 @@ def _densest_container(top: etree._Element, weights: TextWeights) -> etree._Elem
     return node if node is not top else None
 
 
-def classify(
-    element: etree._Element, tag: str, main_scoped: bool, layout_names: bool = True
-) -> str | None:
+def classify(element: etree._Element, tag: str, main_scoped: bool) -> str | None:
     """The boilerplate position an element itself declares, or None for none/content.
 
     ``main_scoped``: inside <main>, <aside> or <nav>, where <header>/<footer> are not
-    the site's. ``layout_names``: whether layout words in class and id names count.
+    the site's.
     """
-    position = declared_by_tag(element, tag, main_scoped)
-    if position:
-        return position
-    inner, layout = names_positions(element, tag)
-    if inner:
-        return inner
-    if layout and layout_names and not (main_scoped and layout in (HEADER, FOOTER)):
+    by_tag, inner, layout = declared(element, tag, main_scoped)
+    if by_tag or inner:
+        return by_tag or inner
+    if layout and not (main_scoped and layout in (HEADER, FOOTER)):
         return layout
-    return None
-
-
-def declared_by_tag(element: etree._Element, tag: str, main_scoped: bool) -> str | None:
-    """Position from the element itself (nav, aside, header, footer) or its ARIA role."""
-    by_tag = ELEMENT_POSITIONS.get(tag)
-    if by_tag and not (main_scoped and by_tag in (HEADER, FOOTER)):
-        return by_tag
-    role = element.get("role")
-    if role:
-        return ROLE_POSITIONS.get(role.strip().lower())
     return None
 
 
@@ -290,21 +274,6 @@ def declared(
     if not names:
         return None, None, None
     return (None, *_positions_from_names(names))
-
-
-def names_positions(element: etree._Element, tag: str) -> tuple[str | None, str | None]:
-    """(inner, layout) positions the element's class and id names declare.
-
-    Names count on block containers only: never on html, body, main, headings or
-    inline elements.
-    """
-    if tag not in BLOCK_TAGS or tag in UNCLASSIFIED_TAGS:
-        return None, None
-    names = element.get("class") or ""
-    element_id = element.get("id")
-    if element_id:
-        names = f"{names} {element_id}"
-    return _positions_from_names(names) if names else (None, None)
 
 
 @lru_cache(maxsize=8192)
