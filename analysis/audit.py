@@ -132,8 +132,13 @@ def link_table(crawl: CrawlFrames, net: LinkGraph, rules: promo.PromoRules,
                stages: Stages) -> pd.DataFrame:
     """links.csv without the relevance verdicts: status, landing page, promotional."""
     links = crawl.links.reset_index(drop=True)
-    out = stages.run("promotional", lambda: promo.classify_links(links, rules),
-                     links.assign(promotional=False, promo_reason=""))
+
+    def classify() -> pd.DataFrame:
+        texts = crawl.sections.groupby("url")["text"].agg(
+            lambda parts: "\n".join(parts.fillna("").astype(str)))
+        return promo.classify_links(links, rules, promo.price_counts(texts))
+
+    out = stages.run("promotional", classify, links.assign(promotional=False, promo_reason=""))
     out["target_status"] = net.target_status.to_numpy()
     # Relevance is about the page the reader lands on: follow redirects.
     out["landing"] = out["target"].map(net.final).astype(object).fillna(out["target"])

@@ -93,7 +93,10 @@ class PromoRules:
 
     cta_phrases: tuple[re.Pattern[str], ...] = ()
     cta_anchors: tuple[re.Pattern[str], ...] = ()
+    sales_phrases: tuple[re.Pattern[str], ...] = ()
     commercial_url_patterns: tuple[re.Pattern[str], ...] = ()
+    priced_url_patterns: tuple[re.Pattern[str], ...] = ()
+    priced_page_min_prices: int = 3
     tracking_params: tuple[str, ...] = ()
     tracking_param_prefixes: tuple[str, ...] = ()
     cta_paragraph_max_words: int = 45
@@ -182,7 +185,10 @@ def _patterns(key: str, value: object) -> tuple[re.Pattern[str], ...]:
 _READERS: dict[str, Callable[[str, object], object]] = {
     "cta_phrases": _patterns,
     "cta_anchors": _patterns,
+    "sales_phrases": _patterns,
     "commercial_url_patterns": _patterns,
+    "priced_url_patterns": _patterns,
+    "priced_page_min_prices": _positive_int,
     "tracking_params": _names,
     "tracking_param_prefixes": _names,
     "cta_paragraph_max_words": _positive_int,
@@ -258,7 +264,7 @@ def _join_reasons(parts: list[pd.Series]) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------
-# The five rules; each takes the rows it applies to and returns one reason per row.
+# The rules; each takes the rows it applies to and returns one reason per row.
 
 
 def _cta_phrase_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
@@ -269,12 +275,32 @@ def _cta_phrase_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
     whole_anchor = _first_matches(links["anchor"], anchor_matcher(rules.cta_anchors))
     whole_anchor = whole_anchor.str.strip(" .!:…»›>→-")
     found = found.where(found.ne(""), whole_anchor)
+    # "Read more" alone in its block is the entry of a list of teasers (related posts, a
+    # blog index), not a sentence that sends the reader somewhere.
+    alone = _word_count(links["paragraph"]).le(_word_count(links["anchor"]))
+    found = found.where(~(alone & whole_anchor.ne("")), "")
     return _reason("cta_phrase", '"' + found + '"').where(found.ne(""), "")
+
+
+def _sales_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
+    """Wording that sells: book, buy, sign up, enter a draw, an offer, a discount."""
+    phrases = phrase_matcher(rules.sales_phrases)
+    found = _first_matches(links["anchor"], phrases)
+    in_context = _first_matches(links["context"], phrases)
+    # A link back to its own page sells only through its own words ("Sign me up" to the
+    # form further down); its sentence may be about anything.
+    own_page = links["target"].notna() & links["target"].eq(links["source"])
+    found = found.where(found.ne("") | own_page, in_context)
+    return _reason("sales_phrase", '"' + found + '"').where(found.ne(""), "")
 
 
 _WORD = r"\w[\w'’-]*"
 # A sentence ends at . ! ? or … followed by a space or the end of the paragraph.
 _SENTENCE_END = r"[.!?…]+[\"'»”)\]]*(?=\s|$)"
+
+
+def _word_count(texts: pd.Series) -> pd.Series:
+    return texts.fillna("").astype("str").str.count(_WORD)
 
 
 def _sentence_counts(paragraphs: pd.Series) -> pd.Series:
@@ -284,17 +310,21 @@ def _sentence_counts(paragraphs: pd.Series) -> pd.Series:
 
 
 def _cta_paragraph_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
+    """The link's paragraph is short and holds a call to action, or is mostly the link.
+
+    Only ever a second reason: a short paragraph that is mostly its link is as often the
+    entry of a list (an index, "Autre article : ...") as a call to action.
+    """
     paragraphs = links["paragraph"].fillna("").astype("str")
     words = paragraphs.str.count(_WORD)
     short = words.between(1, rules.cta_paragraph_max_words) & _sentence_counts(paragraphs).le(
         rules.cta_paragraph_max_sentences
     )
     with_phrase = pd.Series(False, index=links.index)
-    phrase_hits = _first_matches(paragraphs[short], phrase_matcher(rules.cta_phrases)).ne("")
+    either = tuple(rules.cta_phrases) + tuple(rules.sales_phrases)
+    phrase_hits = _first_matches(paragraphs[short], phrase_matcher(either)).ne("")
     with_phrase.loc[phrase_hits.index] = phrase_hits
-    anchor_words = links["anchor"].fillna("").astype("str").str.count(_WORD)
-    # A paragraph that is nothing but the link is a list item (an index, a citation), not a
-    # call to action; a short lead-in before the link ("À lire : ...") makes it one.
+    anchor_words = _word_count(links["anchor"])
     mostly_anchor = (
         short
         & _bool(links["internal"])
@@ -341,13 +371,40 @@ def _tracking_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
 
 _HOST_PART = r"^[a-z][a-z0-9+.\-]*://[^/?#]*"
 
+# An amount with its currency: "45 €", "45,00 euros", "$19", "€ 120", "1 200 EUR".
+PRICE_RE = re.compile(
+    r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*(?:[.,]\d{1,2})?[ \u00a0\u202f]?"
+    r"(?:€|euros?\b|eur\b|usd\b|gbp\b|\$|£|chf\b)"
+    r"|(?:€|\$|£|\bus\$)[ \u00a0\u202f]?\d",
+    re.IGNORECASE,
+)
 
-def _commercial_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
-    after_host = (
-        links["target"].fillna("").astype("str").str.replace(_HOST_PART, "", regex=True, case=False)
-    )
+
+def price_counts(texts: pd.Series) -> dict[str, int]:
+    """url -> number of amounts with a currency in that page's text (``texts`` indexed by
+    url); pages without any are left out."""
+    counts = texts.fillna("").astype("str").str.count(PRICE_RE)
+    return {str(url): int(n) for url, n in counts.items() if n}
+
+
+def _commercial_reasons(
+    links: pd.DataFrame, rules: PromoRules, prices: Mapping[str, int]
+) -> pd.Series:
+    """The target is a money page: its URL says so.
+
+    Some URL words are also ordinary words ("prix" is a prize, "commande" a command line,
+    "offre" a job offer): those count only on a page that lists prices. A page that lists
+    prices under a neutral URL is not enough on its own: a sentence may mention a product
+    without selling it.
+    """
+    targets = links["target"].fillna("").astype("str")
+    after_host = targets.str.replace(_HOST_PART, "", regex=True, case=False)
     decoded = after_host.map({text: unquote(text) for text in after_host.unique()}).astype("str")
     token = _first_matches(decoded, url_token_matcher(rules.commercial_url_patterns))
+    n_prices = targets.map(lambda url: prices.get(url, 0)).astype(int)
+    priced = n_prices.ge(rules.priced_page_min_prices)
+    maybe = _first_matches(decoded, url_token_matcher(rules.priced_url_patterns))
+    token = token.where(token.ne("") | ~priced, maybe)
     return _reason("commercial_url", '"' + token + '"').where(token.ne(""), "")
 
 
@@ -367,25 +424,44 @@ def _on(rows: pd.Series, index: pd.Index, compute: Callable[[], pd.Series]) -> p
     return out
 
 
-def classify_links(links: pd.DataFrame, rules: PromoRules) -> pd.DataFrame:
-    """``links`` plus ``promotional`` (bool) and ``promo_reason`` ("" when not promotional)."""
+def classify_links(
+    links: pd.DataFrame, rules: PromoRules, prices: Mapping[str, int] | None = None
+) -> pd.DataFrame:
+    """``links`` plus ``promotional`` (bool) and ``promo_reason`` ("" when not promotional).
+
+    ``prices`` (url -> amounts with a currency on that page, :func:`price_counts`) lets a
+    link to a page that lists prices count as a link to a money page.
+    """
     missing = [column for column in REQUIRED_COLUMNS if column not in links.columns]
     if missing:
         raise ValueError(f"links frame lacks column(s): {', '.join(missing)}")
+    prices = prices or {}
     # A fresh positional index: the rules write their answers back by index label.
     work = links.reset_index(drop=True)
     content = work["position"].fillna("").astype("str").eq("content")
     to_elsewhere = work["target"].isna() | work["target"].ne(work["source"])
     editorial = content & to_elsewhere
+    internal = _bool(work["internal"])
     index = work.index
-    reasons = [
+    tracking = _on(content, index, lambda: _tracking_reasons(work[content], rules))
+    # Signs that make a link promotional on their own...
+    signs = [
         _on(editorial, index, lambda: _cta_phrase_reasons(work[editorial], rules)),
-        _on(editorial, index, lambda: _cta_paragraph_reasons(work[editorial], rules)),
+        _on(content, index, lambda: _sales_reasons(work[content], rules)),
         _sponsored_reasons(work),
-        _on(content, index, lambda: _tracking_reasons(work[content], rules)),
-        _on(editorial, index, lambda: _commercial_reasons(work[editorial], rules)),
+        tracking.where(~internal, ""),
+        _on(editorial, index, lambda: _commercial_reasons(work[editorial], rules, prices)),
     ]
-    promo_reason = _join_reasons(reasons).astype("str").to_numpy()
+    # ...and details that only say more about a link already found promotional: a short
+    # paragraph made of the link, campaign parameters on a link to one of our own pages.
+    details = [
+        _on(editorial, index, lambda: _cta_paragraph_reasons(work[editorial], rules)),
+        tracking.where(internal, ""),
+    ]
+    promotional = _join_reasons(signs).ne("")
+    details = [part.where(promotional, "") for part in details]
+    parts = [signs[0], details[0], signs[1], signs[2], signs[3], details[1], signs[4]]
+    promo_reason = _join_reasons(parts).astype("str").to_numpy()
     return links.assign(
         promotional=promo_reason != "",
         promo_reason=pd.Series(promo_reason, index=links.index, dtype="str"),

@@ -8,6 +8,7 @@ from analysis.promo import (
     classify_links,
     default_rules,
     fold,
+    price_counts,
     promotional_findings,
 )
 
@@ -65,9 +66,8 @@ FRENCH_CTA = [
     ("Vous pouvez en apprendre davantage en visitant notre guide complet.",
      "vous pouvez en apprendre davantage"),
     ("Le sujet est vaste, explorez notre article sur la calvitie.", "explorez notre article"),
-    ("À lire aussi : les effets du sommeil sur la mémoire.", "à lire aussi"),
-    ("A lire egalement : le régime sans sel.", "a lire egalement"),
     ("Vous aimerez aussi notre sélection de conseils.", "vous aimerez aussi"),
+    ("Plus d’information et détails en cliquant ici.", "en cliquant ici"),
     ("Pour plus de détails, cliquez ici.", "cliquez ici"),
     ("N’hésitez pas à consulter la rubrique dédiée.", "n’hésitez pas à consulter"),
     ("N'HÉSITEZ PAS À PRENDRE RENDEZ-VOUS avec notre équipe.",
@@ -96,7 +96,52 @@ ENGLISH_CTA = [
 
 @pytest.mark.parametrize(("context", "phrase"), FRENCH_CTA + ENGLISH_CTA)
 def test_cta_phrase_in_context(rules: PromoRules, context: str, phrase: str) -> None:
-    assert reason_of(rules, context=context) == f'cta_phrase: "{phrase}"'
+    assert reason_of(rules, context=context).split("; ")[0] == f'cta_phrase: "{phrase}"'
+
+
+SALES = [
+    ("Sign Me Up Now", "sign me up"),
+    ("Réserver sa place", "réserver sa place"),
+    ("Tous les détails et les inscriptions sont à retrouver via ce lien.",
+     "inscriptions sont à retrouver"),
+    ("Participez à notre grand jeu-concours et gagnez un séjour.", "participez à notre grand jeu"),
+    ("Contact our team to learn how we can help.", "contact our team"),
+    ("Customers who bought this also bought the night oil.", "also bought"),
+    ("Enter our holiday draw now and win a week away.", "enter our holiday draw"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("context", "phrase"), SALES)
+def test_sales_wording_is_promotional(rules: PromoRules, context: str, phrase: str) -> None:
+    assert f'sales_phrase: "{phrase}"' in reason_of(rules, context=context).split("; ")
+
+
+@pytest.mark.parametrize("anchor", ["Sign Me Up Now", "Réserver sa place"])
+def test_sales_anchor_to_the_form_on_its_own_page_is_promotional(
+    rules: PromoRules, anchor: str
+) -> None:
+    reason = reason_of(rules, context=anchor, anchor=anchor, target=SOURCE, paragraph=anchor)
+    assert reason.startswith("sales_phrase: ")
+
+
+# Lines of real pages (tests/realsites) that point to related reading: no call to action.
+POINTERS = [
+    ("Autre article sur les yeux : “Le soleil et les yeux”", "“Le soleil et les yeux”"),
+    ("Lire l’article : Massage femme enceinte pour Bébé zen",
+     "Massage femme enceinte pour Bébé zen"),
+    ("See also: Comparison: Specmatic vs WireMock", "Comparison: Specmatic vs WireMock"),
+    ("À lire aussi : les effets du sommeil sur la mémoire.", "les effets du sommeil"),
+    ("Rappel : Cuisson Vapeur douce", "Cuisson Vapeur douce"),
+    ("Read more ->", "Read more ->"),
+    ("Lire la suite", "Lire la suite"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("paragraph", "anchor"), POINTERS)
+def test_pointers_to_related_reading_are_not_promotional(
+    rules: PromoRules, paragraph: str, anchor: str
+) -> None:
+    assert reason_of(rules, context=paragraph, anchor=anchor, paragraph=paragraph) == ""
 
 
 @pytest.mark.parametrize(
@@ -185,8 +230,10 @@ def test_fold_keeps_length() -> None:
          "cta_paragraph: 10 words, call to action"),
         ("Le sommeil compte. Découvrez nos soins du visage.", "le sommeil", True,
          "cta_paragraph: 8 words, call to action"),
-        ("À lire : Les effets du sommeil sur la mémoire", "Les effets du sommeil sur la mémoire",
-         True, "cta_paragraph: 9 words, mostly link text"),
+        ("À ne pas manquer : notre offre de blanchiment dentaire",
+         "notre offre de blanchiment dentaire", True, "cta_paragraph: 9 words, call to action"),
+        ("Sponsorisé : les gélules minceur Slim&Fit", "les gélules minceur Slim&Fit", True,
+         "cta_paragraph: 6 words, mostly link text"),
         ("Les effets du sommeil", "Les effets du sommeil", True, ""),
         ("Source : Recommandations de la HAS 2018", "Recommandations de la HAS 2018", False, ""),
         ("Une phrase. Une autre. Et une troisième qui consultez notre article.", "x", True, ""),
@@ -196,10 +243,19 @@ def test_fold_keeps_length() -> None:
 def test_cta_paragraph(
     rules: PromoRules, paragraph: str, anchor: str, internal: bool, expected: str
 ) -> None:
+    # The paragraph only ever says more about a link found promotional for another reason
+    # (here: its sentence, or a sponsored rel).
     reason = reason_of(
-        rules, context="Phrase neutre.", anchor=anchor, paragraph=paragraph, internal=internal
+        rules, context=paragraph, anchor=anchor, paragraph=paragraph, internal=internal,
+        rel="sponsored" if "Sponsoris" in paragraph else "",
     )
-    assert reason == expected
+    details = [part for part in reason.split("; ") if part.startswith("cta_paragraph")]
+    assert details == ([expected] if expected else [])
+
+
+def test_short_paragraph_made_of_its_link_is_not_promotional_alone(rules: PromoRules) -> None:
+    paragraph = "Exemple les “3 étages”"  # a real in-text pointer (natbienetre)
+    assert reason_of(rules, context=paragraph, anchor="“3 étages”", paragraph=paragraph) == ""
 
 
 def test_image_link_alone_in_paragraph_is_not_mostly_anchor(rules: PromoRules) -> None:
@@ -243,12 +299,21 @@ def test_sponsored(rules: PromoRules, rel: str, expected: str) -> None:
     ],
 )  # fmt: skip
 def test_tracking_params_in_raw_href(rules: PromoRules, href: str, expected: str) -> None:
-    assert reason_of(rules, href=href, target=PAGE) == expected
+    # On a link that leaves the site, tracking parameters mark a campaign or an affiliate.
+    assert reason_of(rules, href=href, target=PAGE, internal=False) == expected
 
 
 def test_tracking_params_in_target(rules: PromoRules) -> None:
-    reason = reason_of(rules, href="/x", target=f"{PAGE}?pk_campaign=a")
+    reason = reason_of(rules, href="/x", target=f"{PAGE}?pk_campaign=a", internal=False)
     assert reason == "tracking_params: pk_campaign"
+
+
+def test_tracking_params_on_an_internal_link_only_say_more(rules: PromoRules) -> None:
+    # A newsletter copied onto the site keeps its campaign tags: not a sign on their own.
+    href = f"{PAGE}?utm_source=newsletter&utm_medium=email"
+    assert reason_of(rules, href=href, context="The extras listed in our table count.") == ""
+    reason = reason_of(rules, href=href, context="Read our guide to better sleep.")
+    assert reason == 'cta_phrase: "read our guide"; tracking_params: utm_source, utm_medium'
 
 
 @pytest.mark.parametrize(
@@ -388,3 +453,25 @@ def test_from_mapping_rejects_bad_rules(data: dict[str, object], message: str) -
 def test_classify_handles_duplicate_index_labels(rules: PromoRules) -> None:
     links = pd.DataFrame([link(), link("Lisez notre guide.")], index=[5, 5])
     assert classify_links(links, rules)["promotional"].tolist() == [False, True]
+
+
+# --- words that are money words only on a page of prices ----------------------------------
+
+PRIZE_PAGE = "https://ecole.example/prix-recompenses-concours-journalisme/"
+PRICE_PAGE = "https://clinique.example/prix-implant-dentaire/"
+
+
+def test_ambiguous_url_word_needs_a_page_that_lists_prices(rules: PromoRules) -> None:
+    links = pd.DataFrame([link(target=PRIZE_PAGE), link(target=PRICE_PAGE)])
+    prices = {PRICE_PAGE: 4, PRIZE_PAGE: 1}
+    reasons = classify_links(links, rules, prices)["promo_reason"].tolist()
+    assert reasons == ["", 'commercial_url: "prix"']
+
+
+def test_price_counts_read_amounts_with_a_currency() -> None:
+    texts = pd.Series({
+        "/tarifs/": "Séance 1h : 60 € ; forfait 3 séances 165,00 euros ; carte cadeau € 50",
+        "/en/pricing/": "Team plan $19 per month, Enterprise 1,200 USD a year",
+        "/article/": "En 2019, 45 patients sur 100 ont vu 3 médecins.",
+    })
+    assert price_counts(texts) == {"/tarifs/": 3, "/en/pricing/": 2}
