@@ -1,10 +1,16 @@
+import itertools
+from functools import cache
+
 import pandas as pd
 import pytest
 
 from analysis.text import (
+    OVERRIDE_MARGIN,
     available_languages,
     detect_language,
+    detection_languages,
     fold_accents,
+    language_scores,
     normalise_language_tag,
     page_documents,
     stem,
@@ -85,6 +91,86 @@ def test_detect_language_overrides_a_wrong_declared_language(text, declared, exp
 )
 def test_detect_language_keeps_declared_language_when_text_says_little(text, declared, expected):
     assert detect_language(text, declared) == expected
+
+
+@cache
+def corpus_titles() -> dict[str, list[str]]:
+    """Site -> the <title> of each of its article pages in the real-page corpus."""
+    from tests.corpus.score import corpus_pages
+
+    titles: dict[str, list[str]] = {}
+    for page in corpus_pages():
+        if page.truth["kind"] == "article":
+            titles.setdefault(page.site, []).append(page.extract().title or "")
+    return titles
+
+
+def tag_page(tag_line: str, titles: tuple[str, ...]) -> str:
+    """What a blog's tag page says: the tag, then the titles of the posts it lists."""
+    return "\n".join([tag_line, *titles])
+
+
+FRENCH_SITES = ["42angouleme-pybot-docs", "avec-modestie", "epjt", "melmelboo-ghost",
+                "natbienetre", "pragmatias-hugo", "servicedenuages-pelican"]
+ENGLISH_SITES = ["automating-gis-sphinx", "beachgeek-hugo-cupper", "civic-media-wordpress",
+                 "dcassisi", "deans-blog-jekyll", "specmatic", "stefanscherer-ghost",
+                 "ua-reformation-drupal"]
+
+
+@pytest.mark.parametrize("declared", ["en", None, "fr"])
+def test_tag_page_of_five_real_french_post_titles_reads_french(declared):
+    titles = tuple(corpus_titles()["pragmatias-hugo"][:5])
+    text = tag_page("Étiquette : voyage", titles)
+    assert "Azure : Microsoft Fabric Preview" in text  # English words in a French title
+    assert detect_language(text, declared) == "fr"
+
+
+@pytest.mark.parametrize("site", FRENCH_SITES)
+def test_every_two_title_french_tag_page_overrides_a_template_wide_english_lang(site):
+    pages = [tag_page("Étiquette : voyage", pair)
+             for pair in itertools.combinations(corpus_titles()[site], 2)]
+    assert pages
+    assert [detect_language(page, "en") for page in pages] == ["fr"] * len(pages)
+
+
+@pytest.mark.parametrize("site", ENGLISH_SITES)
+def test_every_three_title_english_tag_page_without_lang_reads_english(site):
+    pages = [tag_page("Tag: travel", trio)
+             for trio in itertools.combinations(corpus_titles()[site], 3)]
+    assert [detect_language(page) for page in pages] == ["en"] * len(pages)
+
+
+def test_titles_of_a_french_site_declared_english_read_french():
+    # servicedenuages.fr ships lang="en" on its French articles.
+    titles = corpus_titles()["servicedenuages-pelican"]
+    assert len(titles) == 5
+    assert [detect_language(title, "en") for title in titles] == ["fr"] * 5
+
+
+@pytest.mark.parametrize(
+    "title", ["Azure : Microsoft Fabric Preview", "Module Robot - Pybot", "ZSH : Oh My ZSH"]
+)
+def test_english_words_in_a_french_sites_title_keep_the_declared_french(title):
+    site_titles = corpus_titles()["pragmatias-hugo"] + corpus_titles()["42angouleme-pybot-docs"]
+    assert any(t.startswith(title) for t in site_titles)
+    assert detect_language(title, "fr") == "fr"
+
+
+def test_override_needs_the_margin_over_the_declared_language():
+    title = "Azure : Microsoft Fabric Preview"
+    scores = language_scores(title)
+    assert max(detection_languages(), key=scores.get) == "en"
+    assert 0 < scores["en"] - scores["fr"] < OVERRIDE_MARGIN
+
+
+def test_detection_languages_are_those_with_stopwords_or_a_stemmer():
+    assert set(detection_languages()) == {"de", "en", "es", "fr", "it", "nl", "pt"}
+
+
+@pytest.mark.parametrize(("declared", "expected"), [(None, "und"), ("ru", "ru"), ("en", "en")])
+def test_text_outside_the_measured_languages_is_not_given_one_of_them(declared, expected):
+    russian = "Кошки спят большую часть дня, а ночью охотятся на мышей в саду."
+    assert detect_language(russian, declared) == expected
 
 
 @pytest.mark.parametrize(
