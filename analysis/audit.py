@@ -154,23 +154,48 @@ def judge_links(links: pd.DataFrame, pages: pd.DataFrame, model: topics.TopicMod
     """``links`` with the relevance verdicts (the ``relevance`` stage)."""
     out = links.copy()
     out["template"] = templates.template_links(out)
-    if model is None:
-        return out
+    if model is not None:
+        _score_links(out, pages, model, threshold)
+    return _set_unjudged_apart(out, pages)
+
+
+def _score_links(out: pd.DataFrame, pages: pd.DataFrame, model: topics.TopicModel,
+                 threshold: float | None) -> None:
+    """Write the relevance verdicts of the links between indexable pages into ``out``."""
     indexable = set(pages.loc[pages["indexable"], "url"])
-    scored = (out["internal"] & out["source"].isin(indexable) & out["landing"].isin(indexable)
-              & (out["source"] != out["landing"]))
+    # A copy that names another page as its canonical (/post/ and /post/index.html) reads
+    # as that page: judge the link between the pages the copies stand for.
+    canonical = _canonical_pages(pages, indexable)
+    source = out["source"].map(lambda url: canonical.get(url, url))
+    landing = out["landing"].map(lambda url: canonical.get(url, url))
+    scored = (out["internal"] & source.isin(indexable) & landing.isin(indexable)
+              & (source != landing))
     if scored.any():
-        pairs = out.loc[scored, ["source", "landing", "anchor", "context"]].rename(
-            columns={"landing": "target"})
+        pairs = pd.DataFrame({"source": source[scored], "target": landing[scored],
+                              "anchor": out.loc[scored, "anchor"],
+                              "context": out.loc[scored, "context"]})
         rel = topics.link_relevance(model, pairs.reset_index(drop=True), threshold)
         rel.index = pairs.index
         for column, _ in VERDICT_COLUMNS:
             out.loc[scored, column] = rel[column].to_numpy()
+
+
+def _set_unjudged_apart(out: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
+    """Clear the off-topic verdict of links an editor did not choose, saying why."""
     # Navigation, header and footer links are site furniture, not an editor's choice; so
-    # are the entries of a hub page's lists (a site map, an index of articles).
-    listing = hub_listing_links(pages, out)
-    out.loc[listing & out["off_topic"].astype(bool), "why"] += (
-        "; not judged: an entry in the link list of a hub page")
+    # are the entries of a hub page's lists (a site map, an index of articles) and the
+    # links to a hub: a tag, category or archive page lists pages of every subject.
+    hubs = hub_pages(pages, out)
+    listing = hub_listing_links(pages, out, hubs)
+    flagged = out["off_topic"].astype(bool)
+    out.loc[listing & flagged, "why"] += "; not judged: an entry in the link list of a hub page"
+    to_hub = out["landing"].isin(hubs) & ~listing
+    out.loc[to_hub & flagged, "why"] += (
+        "; not judged: the target is a listing page (tag, category, archive, index)")
+    lists_source = _lists_its_source(out) & ~listing & ~to_hub
+    out.loc[lists_source & flagged, "why"] += (
+        "; not judged: one page lists the other among its entries (a tag or category page)")
+    listing = listing | to_hub | lists_source
     repeated = out["template"] & ~listing
     out.loc[repeated & out["off_topic"].astype(bool), "why"] += (
         "; not judged: the site's template repeats this link on many pages")
@@ -178,6 +203,14 @@ def judge_links(links: pd.DataFrame, pages: pd.DataFrame, model: topics.TopicMod
                         & ~listing & ~out["template"])
     out.loc[~out["off_topic"], "suggested_targets"] = ""
     return out
+
+
+def _canonical_pages(pages: pd.DataFrame, indexable: set[str]) -> dict[str, str]:
+    """url -> the indexable page it names as canonical, for pages that are not indexable."""
+    named = pages.loc[~pages["indexable"].astype(bool) & pages["canonical"].notna(),
+                      ["url", "canonical"]]
+    named = named[named["canonical"].isin(indexable) & named["canonical"].ne(named["url"])]
+    return dict(zip(named["url"], named["canonical"], strict=True))
 
 
 HUB_LINK_TEXT_SHARE = 0.15  # share of a page's main-content words that are link text
@@ -188,22 +221,48 @@ def _word_counts(texts: pd.Series) -> pd.Series:
     return texts.fillna("").str.split().str.len().fillna(0)
 
 
-def hub_listing_links(pages: pd.DataFrame, links: pd.DataFrame) -> pd.Series:
-    """True for a content link that is an entry in a hub page's list of links.
-
-    A hub (site map, index of articles, home page) is a page whose main content is largely
-    link text; an entry is a link whose block holds little but its anchor. Such links go
-    everywhere by design. A call to action in a hub's prose is still judged.
-    """
+def hub_pages(pages: pd.DataFrame, links: pd.DataFrame) -> set[str]:
+    """Pages whose main content is largely link text: site maps, indexes of articles, tag,
+    category, archive and author pages, pagination. Told from the page itself, whatever
+    its URL says."""
     content = links["position"] == "content"
     anchor_words = _word_counts(links["anchor"])
     link_text = anchor_words[content].groupby(links.loc[content, "source"]).sum()
     words = pages.set_index("url")["word_count"].astype("Float64")
     share = (link_text / words.reindex(link_text.index)).fillna(0)
-    hubs = set(share[share >= HUB_LINK_TEXT_SHARE].index)
+    return set(share[share >= HUB_LINK_TEXT_SHARE].index)
+
+
+def _entries(links: pd.DataFrame) -> pd.Series:
+    """Content links whose block holds little but their anchor: the entries of a list."""
+    anchor_words = _word_counts(links["anchor"])
     block_words = _word_counts(links["paragraph"])
     entry = (block_words > 0) & (anchor_words >= LIST_ENTRY_ANCHOR_SHARE * block_words)
-    return (content & entry & links["source"].isin(hubs)).astype(bool)
+    return (links["position"] == "content") & entry
+
+
+def hub_listing_links(pages: pd.DataFrame, links: pd.DataFrame,
+                      hubs: set[str] | None = None) -> pd.Series:
+    """True for a content link that is an entry in a hub page's list of links.
+
+    A hub (:func:`hub_pages`) links everywhere by design; an entry is a link whose block
+    holds little but its anchor. A call to action in a hub's prose is still judged.
+    """
+    hubs = hub_pages(pages, links) if hubs is None else hubs
+    return (_entries(links) & links["source"].isin(hubs)).astype(bool)
+
+
+def _lists_its_source(links: pd.DataFrame) -> pd.Series:
+    """True for a link A -> B where B's content lists A as an entry (a post linking to the
+    tag or category page that lists it, whatever that page's size), and for that entry
+    B -> A itself."""
+    is_entry = _entries(links) & links["target"].notna()
+    entries = links[is_entry]
+    listed = pd.MultiIndex.from_arrays([entries["source"], entries["target"]])
+    pairs = pd.MultiIndex.from_arrays([links["source"], links["landing"]])
+    reverse = pd.MultiIndex.from_arrays([links["landing"], links["source"]])
+    linked_back = is_entry & reverse.isin(pairs)
+    return pd.Series(reverse.isin(listed) | linked_back, index=links.index)
 
 
 def offtopic_table(links: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:

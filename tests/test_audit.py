@@ -197,3 +197,33 @@ def test_template_links_repeat_anchor_and_sentence_across_pages() -> None:
     # The same target in different sentences is the authors' own linking.
     assert not flagged[links["anchor"] == "notre guide"].any()
     assert not flagged[links["anchor"].isin(["[1]", "Menu"])].any()
+
+
+def test_links_to_a_page_that_lists_the_source_are_not_judged():
+    # A post linking to the tag page that lists it (a real Hugo blog: 220 such links were
+    # flagged off-topic); the tag page is small, so its link-text share does not say "hub".
+    from analysis.audit import judge_links
+
+    pages = pd.DataFrame({"url": ["post", "tag", "other"], "word_count": [900, 400, 900],
+                          "indexable": [True, True, True], "canonical": [None, None, None]})
+    links = pd.DataFrame({
+        "source": ["post", "tag", "post"], "target": ["tag", "post", "other"],
+        "landing": ["tag", "post", "other"], "anchor": ["voyage", "Un été à Hanoï", "ici"],
+        "context": ["Tags : voyage", "Un été à Hanoï", "Lire ici."],
+        "paragraph": ["Tags : voyage", "Un été à Hanoï", "Une phrase longue qui dit ici."],
+        "position": ["content"] * 3, "internal": [True] * 3, "template": [False] * 3,
+        "relevance": [0.01] * 3, "off_topic": [True] * 3, "why": ["low"] * 3,
+        "suggested_targets": ["x"] * 3, "anchor_relevance": [0.0] * 3})
+    judged = judge_links(links, pages, None, None)
+    assert judged["off_topic"].tolist() == [False, False, True]
+    assert "lists the other" in judged["why"][0]
+    assert "lists the other" in judged["why"][1]
+
+
+def test_a_copy_naming_a_canonical_is_judged_as_that_page():
+    from analysis.audit import _canonical_pages
+
+    pages = pd.DataFrame({"url": ["/a/", "/a/index.html", "/b/", "/c/"],
+                          "indexable": [False, True, True, False],
+                          "canonical": ["/a/index.html", "/a/index.html", None, "/gone/"]})
+    assert _canonical_pages(pages, {"/a/index.html", "/b/"}) == {"/a/": "/a/index.html"}
