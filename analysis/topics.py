@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
-from analysis.text import analyse
+from analysis.text import analyse, available_languages, fold_accents, stopwords
 
 # Extra copies of title / h1 / sub-heading words: they state what a page is about.
 TITLE_WEIGHT = 2
@@ -61,6 +61,22 @@ PROFILE_CALIBRATION_PAGES = 500
 STRONG_FACTOR = 0.5
 # Pages compared through their neighbourhoods need a few pages of their language around them.
 MIN_NEIGHBOURHOOD_PAGES = 4
+
+# A word on nearly every page of a site (its name, the prefix of every title, a
+# byline) names no topic: it is kept out of topic labels and top terms.
+LABEL_MAX_PAGE_SHARE = 0.9
+MIN_PAGES_FOR_SHARE = 8
+# Calendar words name no topic either (dates in titles and bylines).
+CALENDAR_WORDS = frozenset("""
+january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
+saturday sunday janvier fevrier février mars avril mai juin juillet aout août septembre
+octobre novembre decembre décembre janv fevr févr avr juil sept oct nov dec déc lundi mardi
+mercredi jeudi vendredi samedi dimanche januar februar märz maerz april juni juli oktober
+dezember montag dienstag mittwoch donnerstag freitag samstag sonntag enero febrero marzo
+abril mayo junio julio agosto septiembre octubre noviembre diciembre lunes martes miercoles
+miércoles jueves viernes sabado sábado domingo
+""".split())
 
 SUGGESTIONS = 3
 CHUNK_ROWS = 512
@@ -112,6 +128,8 @@ class TopicModel:
     cluster_names: tuple[str, ...]
     cluster_terms: tuple[tuple[str, ...], ...]
     calibration: Calibration
+    # True for the terms that name no topic (see nameless_terms): never in labels.
+    nameless: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -308,17 +326,34 @@ def _cluster_vectors(tfidf: sparse.csr_matrix, lsa: np.ndarray) -> np.ndarray:
     return normalize(tfidf.toarray()) if tfidf.shape[1] else np.zeros((tfidf.shape[0], 1))
 
 
-def _cluster_term_ids(tfidf: sparse.csr_matrix, labels: np.ndarray) -> list[np.ndarray]:
-    """Per cluster, term columns ranked by how much more the cluster uses them than the site."""
+def nameless_terms(terms: np.ndarray, display: Mapping[str, str], doc_freq: np.ndarray,
+                   n_pages: int) -> np.ndarray:
+    """True for the terms that name no topic: stop words of any language (a page read in
+    the wrong language keeps them), calendar words, and words on at least
+    LABEL_MAX_PAGE_SHARE of the pages (the site's name, a prefix of every title)."""
+    stop = frozenset().union(*(stopwords(lang) for lang in available_languages()))
+    shown = [display.get(t, t).lower() for t in terms]
+    common = (doc_freq >= LABEL_MAX_PAGE_SHARE * n_pages if n_pages >= MIN_PAGES_FOR_SHARE
+              else np.zeros(len(terms), dtype=bool))
+    words = np.array([w in stop or fold_accents(w) in stop or w in CALENDAR_WORDS
+                      for w in shown], dtype=bool)
+    return words | common
+
+
+def _cluster_term_ids(tfidf: sparse.csr_matrix, labels: np.ndarray,
+                      nameless: np.ndarray | None = None) -> list[np.ndarray]:
+    """Per cluster, term columns ranked by how much more the cluster uses them than the site
+    (terms that name no topic left out)."""
     if tfidf.shape[0] == 0:
         return []
+    named = np.ones(tfidf.shape[1], dtype=bool) if nameless is None else ~nameless
     site_mean = np.asarray(tfidf.mean(axis=0)).ravel()
     ranked = []
     for cluster in range(labels.max() + 1 if len(labels) else 0):
         centroid = np.asarray(tfidf[labels == cluster].mean(axis=0)).ravel()
         lift = centroid - site_mean if labels.max() > 0 else centroid
         order = np.argsort(-lift, kind="stable")
-        ranked.append(order[centroid[order] > 0][:CLUSTER_TERMS])
+        ranked.append(order[(centroid[order] > 0) & named[order]][:CLUSTER_TERMS])
     return ranked
 
 
@@ -648,7 +683,9 @@ def build_topic_model(
         if tfidf.shape[1]
         else np.zeros(len(docs), dtype=int)
     )
-    term_ids = _cluster_term_ids(tfidf, labels)
+    doc_freq = np.bincount(tfidf.indices, minlength=tfidf.shape[1])
+    nameless = nameless_terms(terms, display, doc_freq, len(docs))
+    term_ids = _cluster_term_ids(tfidf, labels, nameless)
     cluster_terms = tuple(tuple(display.get(terms[i], terms[i]) for i in ids) for ids in term_ids)
     return TopicModel(
         urls=tuple(docs["url"]),
@@ -660,13 +697,14 @@ def build_topic_model(
         svd=svd,
         lsa=lsa,
         terms=terms,
-        doc_freq=np.bincount(tfidf.indices, minlength=tfidf.shape[1]),
+        doc_freq=doc_freq,
         display=display,
         labels=labels,
         cluster_names=_cluster_names(cluster_terms),
         cluster_terms=cluster_terms,
         calibration=calibrate(tfidf, lsa, list(docs["lang"].astype(str)),
                               list(docs["url"].astype(str))),
+        nameless=nameless,
     )
 
 
@@ -703,6 +741,9 @@ def top_terms(model: TopicModel, row: int, count: int = TOP_TERMS) -> list[str]:
         # Full IDF lets a word used twice on one page outrank the word the page is about
         # (used thirty times, but also named by the pages around it): halve its say.
         weights = weights / np.sqrt(model.vectorizer.idf_[cols])
+    if model.nameless is not None:
+        named = ~model.nameless[cols]
+        cols, weights = cols[named], weights[named]
     unique_to_page = model.doc_freq[cols] < 2
     order = np.lexsort((cols, -weights, unique_to_page))[:count]
     return [model.display.get(model.terms[c], model.terms[c]) for c in cols[order]]

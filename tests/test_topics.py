@@ -474,3 +474,26 @@ def test_top_terms_prefer_the_word_a_page_is_about_over_a_rare_one():
                          "headings": [""] * 8, "text": texts})
     model = build_topic_model(docs)
     assert top_terms(model, model.index["https://site.test/p0"], count=1) == ["gardening"]
+
+
+def test_labels_leave_out_the_title_prefix_dates_and_stop_words():
+    # A real Hugo blog's labels read "julia / jul / jan": the author's name before every
+    # title, month abbreviations of the dates, and French stop words on pages read as
+    # English. None of them names a topic.
+    subjects = [("randonnée", "montagne sentier col refuge"),
+                ("cuisine", "recette four pâte tarte"),
+                ("photo", "objectif lumière cadrage appareil")]
+    rows = []
+    months = ["jan", "jul", "oct", "déc"]
+    for i in range(12):
+        subject, words = subjects[i % 3]
+        month = months[i % 4]
+        text = f"Julia Martin, {month} 2021, avec les amis de julia. " + f"{subject} {words} " * 2
+        rows.append({"url": f"https://blog.test/{i}", "lang": "en", "h1": "", "headings": "",
+                     "title": f"Julia Martin : {subject} {i} {month}", "text": text})
+    model = build_topic_model(pd.DataFrame(rows))
+    named = " ".join(model.cluster_names) + " " + " ".join(
+        " ".join(top_terms(model, row)) for row in range(model.size))
+    for word in ("julia", "martin", "jan", "jul", "oct", "déc", "avec", "les"):
+        assert word not in named.split(), word
+    assert {"randonnée", "cuisine", "photo"} & set(named.replace("/", " ").split())
