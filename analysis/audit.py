@@ -189,9 +189,9 @@ def _set_unjudged_apart(out: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
     listing = hub_listing_links(pages, out, hubs)
     flagged = out["off_topic"].astype(bool)
     out.loc[listing & flagged, "why"] += "; not judged: an entry in the link list of a hub page"
-    to_hub = out["landing"].isin(hubs) & ~listing
+    to_hub = (out["landing"].isin(hubs) | _is_home(out["landing"])) & ~listing
     out.loc[to_hub & flagged, "why"] += (
-        "; not judged: the target is a listing page (tag, category, archive, index)")
+        "; not judged: the target is the home page or a listing page (tag, category, archive)")
     lists_source = _lists_its_source(out) & ~listing & ~to_hub
     out.loc[lists_source & flagged, "why"] += (
         "; not judged: one page lists the other among its entries (a tag or category page)")
@@ -214,6 +214,10 @@ def _canonical_pages(pages: pd.DataFrame, indexable: set[str]) -> dict[str, str]
 
 
 HUB_LINK_TEXT_SHARE = 0.15  # share of a page's main-content words that are link text
+# ...or a page whose content links go, for at least this share of their targets and to at
+# least this many pages, through list entries.
+HUB_ENTRY_SHARE = 0.5
+HUB_MIN_ENTRIES = 5
 LIST_ENTRY_ANCHOR_SHARE = 0.8  # share of a block's words that are the link's anchor
 
 
@@ -222,22 +226,31 @@ def _word_counts(texts: pd.Series) -> pd.Series:
 
 
 def hub_pages(pages: pd.DataFrame, links: pd.DataFrame) -> set[str]:
-    """Pages whose main content is largely link text: site maps, indexes of articles, tag,
-    category, archive and author pages, pagination. Told from the page itself, whatever
-    its URL says."""
+    """Listing pages: site maps, indexes of articles, tag, category, archive and author
+    pages, pagination. Told from the page itself, whatever its URL says: its main content
+    is largely link text, or it is mostly a list of entries (a blog page of excerpt cards:
+    each a title link, a thumbnail link and fifty words of excerpt)."""
     content = links["position"] == "content"
     anchor_words = _word_counts(links["anchor"])
     link_text = anchor_words[content].groupby(links.loc[content, "source"]).sum()
     words = pages.set_index("url")["word_count"].astype("Float64")
     share = (link_text / words.reindex(link_text.index)).fillna(0)
-    return set(share[share >= HUB_LINK_TEXT_SHARE].index)
+    hubs = set(share[share >= HUB_LINK_TEXT_SHARE].index)
+    internal = content & links["internal"].astype("boolean").fillna(False).astype(bool)
+    internal &= links["target"].notna() & links["target"].ne(links["source"])
+    targets = links[internal].groupby("source")["target"].nunique()
+    entries = links[internal & _entries(links)].groupby("source")["target"].nunique()
+    entries = entries.reindex(targets.index, fill_value=0)
+    listed = (entries >= HUB_MIN_ENTRIES) & (entries >= HUB_ENTRY_SHARE * targets)
+    return hubs | set(listed[listed].index)
 
 
 def _entries(links: pd.DataFrame) -> pd.Series:
-    """Content links whose block holds little but their anchor: the entries of a list."""
+    """Content links whose block holds little but their anchor, and links without words
+    (a thumbnail): the entries of a list."""
     anchor_words = _word_counts(links["anchor"])
     block_words = _word_counts(links["paragraph"])
-    entry = (block_words > 0) & (anchor_words >= LIST_ENTRY_ANCHOR_SHARE * block_words)
+    entry = (anchor_words >= LIST_ENTRY_ANCHOR_SHARE * block_words) | anchor_words.eq(0)
     return (links["position"] == "content") & entry
 
 
@@ -250,6 +263,14 @@ def hub_listing_links(pages: pd.DataFrame, links: pd.DataFrame,
     """
     hubs = hub_pages(pages, links) if hubs is None else hubs
     return (_entries(links) & links["source"].isin(hubs)).astype(bool)
+
+
+_HOME_PATH = r"^[a-z][a-z0-9+.\-]*://[^/?#]+/?(?:index\.(?:html?|php))?$"
+
+
+def _is_home(urls: pd.Series) -> pd.Series:
+    """True for a site's home page (the root path, or index.html / index.php at the root)."""
+    return urls.fillna("").astype(str).str.contains(_HOME_PATH, case=False, regex=True)
 
 
 def _lists_its_source(links: pd.DataFrame) -> pd.Series:

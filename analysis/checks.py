@@ -402,7 +402,7 @@ _FORMAT_WORDS = (
 ARTIFACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("format word left alone", re.compile(rf"(?i)^\s*(?:{_FORMAT_WORDS})\s*:?\s*$")),
     ("stray code fence", re.compile(r"```|~~~")),
-    ("raw markdown heading", re.compile(r"(?m)^\s{0,3}#{1,6}\s+\S")),
+    ("raw markdown heading", re.compile(r"(?m)^\s{0,3}#{1,6}\s+[^\W\d_]")),
     ("raw markdown link", re.compile(r"\[[^\]\n]+\]\(\s*(?:https?://|www\.|/|#)[^)\s]*\s*\)")),
     (
         "raw markdown bold",
@@ -412,7 +412,7 @@ ARTIFACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "unfilled placeholder",
         re.compile(
-            r"\{\{[^{}\n]*\}\}|\{%[^\n]*?%\}|%%[A-Za-z_][\w.]*%%|\$\{[A-Za-z_][\w.]*\}"
+            r"\{\{\s*[^{}\s][^{}\n]*\}\}|\{%[^\n]*?%\}|%%[A-Za-z_][\w.]*%%|\$\{[A-Za-z_][\w.]*\}"
             r"|\[\[[^\[\]\n]+\]\]|\[(?:[A-Z0-9]+_)+[A-Z0-9]+\]"
             r"|\[(?:INSERT|INSÉRER|INSERER|LIEN|LINK|URL|CTA|ANCHOR|ANCRE|KEYWORD|MOT[- ]CLÉ"
             r"|MOT[- ]CLE|TODO|TBD|PLACEHOLDER)\b[^\]\n]*\]"
@@ -449,8 +449,29 @@ def artifact_findings(pages: pd.DataFrame, sections: pd.DataFrame) -> pd.DataFra
     return make_findings(hits, "content_artifact", describe)
 
 
+# A code sample shown on purpose (a tech blog's <pre> block) is not an export leftover.
+_CODE_MARKS = re.compile(r"-\*-|^\s*#!|^\s*(?:import|from|def|class|return|var|const|let)\s",
+                         re.MULTILINE)
+_CALL = re.compile(r"\w\(")
+_CODE_CHARS = frozenset("{}()[];=<>$\\|&")
+CODE_CHAR_SHARE = 0.15
+
+
+def looks_like_code(paragraph: str) -> bool:
+    """True for a paragraph that reads as source code: an encoding cookie or shebang, a
+    line opening with a keyword, two function calls, or several lines dense in code
+    punctuation."""
+    if _CODE_MARKS.search(paragraph) or len(_CALL.findall(paragraph)) >= 2:
+        return True
+    visible = [c for c in paragraph if not c.isspace()]
+    dense = sum(c in _CODE_CHARS for c in visible) >= CODE_CHAR_SHARE * max(len(visible), 1)
+    return dense and "\n" in paragraph.strip()
+
+
 def artifact_kind(paragraph: str) -> str:
     """What kind of export leftover ``paragraph`` is, or "" when it is ordinary text."""
+    if looks_like_code(paragraph):
+        return ""
     for label, pattern in ARTIFACT_PATTERNS:
         if pattern.search(paragraph):
             return label

@@ -174,8 +174,30 @@ def test_list_entries_of_a_hub_page_are_not_judged_but_its_prose_is():
                    "Spasticité"],
         "paragraph": ["Spasticité et baclofène", "Acide hyaluronique",
                       "Découvrez aussi nos injections pour un visage reposé.", "Spasticité"],
-        "position": ["content", "content", "content", "content"]})
+        "position": ["content", "content", "content", "content"],
+        "target": ["spasticite", "acide", "injections", "spasticite"], "internal": [True] * 4})
     assert list(hub_listing_links(pages, links)) == [True, True, False, False]
+
+
+def test_a_page_of_excerpt_cards_is_a_hub_and_its_thumbnails_are_entries():
+    # A real WordPress blog page (civic.mit.edu /blog/page/N/): per post a title link, an
+    # empty thumbnail link and a 45-word excerpt, so link text is only ~15 % of its words.
+    from analysis.audit import hub_listing_links, hub_pages
+
+    excerpt = " ".join(["word"] * 45)
+    rows = []
+    for i in range(8):
+        rows.append({"source": "blog/page/2", "target": f"post{i}", "anchor": f"Title of post {i}",
+                     "paragraph": f"Title of post {i}", "position": "content", "internal": True})
+        rows.append({"source": "blog/page/2", "target": f"post{i}", "anchor": "",
+                     "paragraph": "", "position": "content", "internal": True})
+    rows.append({"source": "article", "target": "post1", "anchor": "a related study",
+                 "paragraph": "As " + excerpt + " shows, a related study", "position": "content",
+                 "internal": True})
+    links = pd.DataFrame(rows)
+    pages = pd.DataFrame({"url": ["blog/page/2", "article"], "word_count": [8 * 49, 900]})
+    assert hub_pages(pages, links) == {"blog/page/2"}
+    assert hub_listing_links(pages, links).tolist() == [True] * 16 + [False]
 
 
 def test_template_links_repeat_anchor_and_sentence_across_pages() -> None:

@@ -261,6 +261,13 @@ def test_indexability_findings() -> None:
         ("La méthode __init__ du module.", ""),
         ("Un article #santé sur le sommeil.", ""),
         ("Voir la référence [PDF].", ""),
+        # Code samples of a real French tech blog, not leftovers.
+        ("# -*- coding: utf-8 -*-", ""),
+        ("#!/usr/bin/env python\n# Lecture du fichier", ""),
+        ("data = {{}}", ""),
+        ("template = env.get_template('page.html')\nprint(template.render(titre=t))\n"
+         "{{ titre }}", ""),
+        ("Bonjour {{ prenom }},\nvotre commande est prête.", "unfilled placeholder"),
     ],
 )
 def test_artifact_kind(paragraph: str, kind: str) -> None:
