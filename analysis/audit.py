@@ -192,10 +192,15 @@ def _set_unjudged_apart(out: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
     to_hub = (out["landing"].isin(hubs) | _is_home(out["landing"])) & ~listing
     out.loc[to_hub & flagged, "why"] += (
         "; not judged: the target is the home page or a listing page (tag, category, archive)")
-    lists_source = _lists_its_source(out) & ~listing & ~to_hub
+    lists_source = _lists_its_source(_as_canonical(out, pages)) & ~listing & ~to_hub
     out.loc[lists_source & flagged, "why"] += (
         "; not judged: one page lists the other among its entries (a tag or category page)")
-    listing = listing | to_hub | lists_source
+    # An anchor that is the target's own address tells the reader where it leads.
+    addressed = out["anchor"].fillna("").str.match(r"\s*(?:https?://|www\.)\S+\s*$")
+    addressed &= ~listing & ~to_hub & ~lists_source
+    out.loc[addressed & flagged, "why"] += (
+        "; not judged: the anchor is the target's address")
+    listing = listing | to_hub | lists_source | addressed
     repeated = out["template"] & ~listing
     out.loc[repeated & out["off_topic"].astype(bool), "why"] += (
         "; not judged: the site's template repeats this link on many pages")
@@ -203,6 +208,16 @@ def _set_unjudged_apart(out: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
                         & ~listing & ~out["template"])
     out.loc[~out["off_topic"], "suggested_targets"] = ""
     return out
+
+
+def _as_canonical(links: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
+    """``links`` with source, target and landing read as the pages their copies stand for."""
+    indexable = set(pages.loc[pages["indexable"].astype(bool), "url"])
+    canonical = _canonical_pages(pages, indexable)
+    if not canonical:
+        return links
+    return links.assign(**{column: links[column].map(lambda url: canonical.get(url, url))
+                           for column in ("source", "target", "landing")})
 
 
 def _canonical_pages(pages: pd.DataFrame, indexable: set[str]) -> dict[str, str]:
@@ -241,8 +256,31 @@ def hub_pages(pages: pd.DataFrame, links: pd.DataFrame) -> set[str]:
     targets = links[internal].groupby("source")["target"].nunique()
     entries = links[internal & _entries(links)].groupby("source")["target"].nunique()
     entries = entries.reindex(targets.index, fill_value=0)
-    listed = (entries >= HUB_MIN_ENTRIES) & (entries >= HUB_ENTRY_SHARE * targets)
-    return hubs | set(listed[listed].index)
+    mostly_entries = (entries >= 1) & (entries >= HUB_ENTRY_SHARE * targets)
+    listed = mostly_entries & (entries >= HUB_MIN_ENTRIES)
+    hubs |= set(listed[listed].index)
+    # The last page of a paginated list holds fewer entries: a page the pagination of a hub
+    # leads to ("2", "Older posts", "»") is a hub when its links are mostly entries too.
+    candidates = set(mostly_entries[mostly_entries].index) - hubs
+    paging = links[links["anchor"].fillna("").str.fullmatch(_PAGINATION, case=False)
+                   & links["target"].isin(candidates)]
+    while candidates and not paging.empty:
+        found = set(paging.loc[paging["source"].isin(hubs), "target"]) - hubs
+        if not found:
+            break
+        hubs |= found
+        candidates -= found
+        paging = paging[paging["target"].isin(candidates)]
+    return hubs
+
+
+# Anchors of pagination links: a page number, next / previous, older / newer, arrows.
+_PAGINATION = (
+    r"\W*(?:(?:page|p\.?)\s*)?\d{1,5}\W*|\W*(?:next|previous|prev|older|newer|suivant|suivante"
+    r"|pr[ée]c[ée]dent|pr[ée]c[ée]dente|plus anciens?|plus r[ée]cents?|anciens? articles"
+    r"|articles plus anciens|older (?:posts|entries)|newer (?:posts|entries)|next page"
+    r"|previous page|page suivante|page pr[ée]c[ée]dente)\W*|[\s«»‹›<>←→.…]+"
+)
 
 
 def _entries(links: pd.DataFrame) -> pd.Series:

@@ -238,6 +238,9 @@ def test_links_to_a_page_that_lists_the_source_are_not_judged():
         "suggested_targets": ["x"] * 3, "anchor_relevance": [0.0] * 3})
     judged = judge_links(links, pages, None, None)
     assert judged["off_topic"].tolist() == [False, False, True]
+    # A digest line of a real blog: "Resources for visualizing data http://site/post".
+    bare = links.assign(anchor=["voyage", "Un été à Hanoï", "https://blog.test/other"])
+    assert judge_links(bare, pages, None, None)["off_topic"].tolist() == [False] * 3
     assert "lists the other" in judged["why"][0]
     assert "lists the other" in judged["why"][1]
 
@@ -249,3 +252,24 @@ def test_a_copy_naming_a_canonical_is_judged_as_that_page():
                           "indexable": [False, True, True, False],
                           "canonical": ["/a/index.html", "/a/index.html", None, "/gone/"]})
     assert _canonical_pages(pages, {"/a/index.html", "/b/"}) == {"/a/": "/a/index.html"}
+
+
+def test_the_last_page_of_a_paginated_archive_is_a_hub():
+    # Real case (civic.mit.edu /author/x/page/8/): the tail page of an author archive
+    # holds two excerpt cards, too few to tell a list, but the archive's pagination
+    # ("8") leads to it from a page that is one.
+    from analysis.audit import hub_pages
+
+    rows = []
+    for page, posts in (("author/page/7", range(5)), ("author/page/8", range(5, 7))):
+        for i in posts:
+            rows.append({"source": page, "target": f"post{i}", "anchor": f"Post title {i}",
+                         "paragraph": f"Post title {i}", "position": "content",
+                         "internal": True})
+    rows.append({"source": "author/page/7", "target": "author/page/8", "anchor": "8",
+                 "paragraph": "1 … 6 7 8", "position": "content", "internal": True})
+    rows.append({"source": "article", "target": "post1", "anchor": "Post title 1",
+                 "paragraph": "Post title 1", "position": "content", "internal": True})
+    pages = pd.DataFrame({"url": ["author/page/7", "author/page/8", "article"],
+                          "word_count": [300, 120, 900]})
+    assert hub_pages(pages, pd.DataFrame(rows)) == {"author/page/7", "author/page/8"}
