@@ -288,7 +288,8 @@ def _entries(links: pd.DataFrame) -> pd.Series:
     (a thumbnail): the entries of a list."""
     anchor_words = _word_counts(links["anchor"])
     block_words = _word_counts(links["paragraph"])
-    entry = (anchor_words >= LIST_ENTRY_ANCHOR_SHARE * block_words) | anchor_words.eq(0)
+    entry = ((block_words > 0) & (anchor_words >= LIST_ENTRY_ANCHOR_SHARE * block_words)
+             | anchor_words.eq(0))
     return (links["position"] == "content") & entry
 
 
