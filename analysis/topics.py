@@ -78,6 +78,10 @@ abril mayo junio julio agosto septiembre octubre noviembre diciembre lunes marte
 miércoles jueves viernes sabado sábado domingo
 """.split())
 
+# A sentence about the source page that describes the target bridges the two (see
+# _clear_bridged): both cosines at this many times the off-topic threshold or more.
+BRIDGE_FACTOR = 1.5
+
 SUGGESTIONS = 3
 CHUNK_ROWS = 512
 TOP_TERMS = 5
@@ -918,6 +922,28 @@ def _best(sims: np.ndarray, allowed: np.ndarray, count: int = SUGGESTIONS) -> np
     return candidates[order][:count]
 
 
+def _sentence_relevance(
+    model: TopicModel, links: pd.DataFrame, rows: np.ndarray, pages: np.ndarray
+) -> pd.Series:
+    """Cosine of the link's sentence, its anchor left out, with page ``pages[i]``."""
+    result = pd.Series(pd.NA, index=links.index, dtype="Float64")
+    if model.vectorizer is None:
+        return result
+    anchors = links.get("anchor", pd.Series("", index=links.index)).fillna("").astype(str)
+    contexts = links.get("context", pd.Series("", index=links.index)).fillna("").astype(str)
+    known = np.flatnonzero((rows >= 0) & (pages >= 0))
+    if len(known) == 0:
+        return result
+    tokens = [
+        [t for t, _ in analyse(contexts.iat[i].replace(anchors.iat[i], " "), model.langs[rows[i]])]
+        for i in known
+    ]
+    vectors = model.vectorizer.transform(tokens)
+    cosines = np.asarray(vectors.multiply(model.tfidf[pages[known]]).sum(axis=1)).ravel()
+    result.iloc[known] = np.clip(cosines, 0.0, 1.0)
+    return result
+
+
 def _anchor_relevance(
     model: TopicModel, links: pd.DataFrame, rows: np.ndarray, cols: np.ndarray
 ) -> pd.Series:
@@ -980,7 +1006,28 @@ def link_relevance(
     out["why"] = _scatter(why, inverse, known)
     out["suggested_targets"] = _scatter(pair_suggestions, inverse, known)
     out["anchor_relevance"] = _anchor_relevance(model, out, rows, cols).round(4)
+    _clear_bridged(model, out, rows, threshold)
     return out
+
+
+def _clear_bridged(
+    model: TopicModel, out: pd.DataFrame, rows: np.ndarray, threshold: float | None
+) -> None:
+    """Clear off_topic where the link's sentence makes the connection: the sentence (its
+    anchor left out) is about the source page and the anchor with its sentence describes
+    the target, both at BRIDGE_FACTOR times the off-topic threshold or more."""
+    flagged = out["off_topic"].to_numpy(dtype=bool)
+    if not flagged.any():
+        return
+    to_source = _sentence_relevance(model, out, rows, rows).fillna(0).to_numpy(dtype=float)
+    to_target = out["anchor_relevance"].fillna(0).to_numpy(dtype=float)
+    limit = BRIDGE_FACTOR * (threshold if threshold is not None else model.calibration.threshold)
+    bridged = flagged & (to_source >= limit) & (to_target >= limit)
+    out.loc[bridged, "off_topic"] = False
+    out.loc[bridged, "suggested_targets"] = ""
+    out.loc[bridged, "why"] = out.loc[bridged, "why"] + (
+        f"; not off-topic: the sentence around the link is about this page and names the "
+        f"target (both at {limit:.2f} or more)")
 
 
 def _scatter(pair_values: np.ndarray, inverse: np.ndarray, known: np.ndarray) -> pd.Series:

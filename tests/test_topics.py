@@ -497,3 +497,20 @@ def test_labels_leave_out_the_title_prefix_dates_and_stop_words():
     for word in ("julia", "martin", "jan", "jul", "oct", "déc", "avec", "les"):
         assert word not in named.split(), word
     assert {"randonnée", "cuisine", "photo"} & set(named.replace("/", " ").split())
+
+
+def test_a_sentence_about_the_source_that_names_the_target_bridges_them(model):
+    # A spasticity page linking to a hair-loss page: off-topic when the sentence is a call
+    # to action that has nothing to do with spasticity (the seed article's case), not when
+    # the sentence itself joins the two subjects.
+    sentences = [
+        "Pour découvrir d'autres solutions, consultez notre article sur la greffe de cheveux.",
+        "La raideur des muscles et les spasmes de la spasticité peuvent faire tomber les "
+        "cheveux : la greffe de cheveux et la chute des cheveux sont un autre sujet.",
+    ]
+    links = pd.DataFrame({"source": [URL("a1")] * 2, "target": [URL("b2")] * 2,
+                          "anchor": ["greffe de cheveux"] * 2, "context": sentences})
+    result = link_relevance(model, links)
+    assert result["off_topic"].tolist() == [True, False]
+    assert "not off-topic: the sentence" in result["why"].iloc[1]
+    assert result["suggested_targets"].iloc[1] == ""
