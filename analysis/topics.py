@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -922,10 +922,15 @@ def _best(sims: np.ndarray, allowed: np.ndarray, count: int = SUGGESTIONS) -> np
     return candidates[order][:count]
 
 
-def _sentence_relevance(
-    model: TopicModel, links: pd.DataFrame, rows: np.ndarray, pages: np.ndarray
+def _wording_relevance(
+    model: TopicModel,
+    links: pd.DataFrame,
+    rows: np.ndarray,
+    pages: np.ndarray,
+    wording: Callable[[str, str], str],
 ) -> pd.Series:
-    """Cosine of the link's sentence, its anchor left out, with page ``pages[i]``."""
+    """Cosine, in the site's TF-IDF space, of ``wording(anchor, context)`` of each link
+    (read in the language of page rows[i]) with page pages[i]; <NA> where either is unknown."""
     result = pd.Series(pd.NA, index=links.index, dtype="Float64")
     if model.vectorizer is None:
         return result
@@ -935,7 +940,7 @@ def _sentence_relevance(
     if len(known) == 0:
         return result
     tokens = [
-        [t for t, _ in analyse(contexts.iat[i].replace(anchors.iat[i], " "), model.langs[rows[i]])]
+        [t for t, _ in analyse(wording(anchors.iat[i], contexts.iat[i]), model.langs[rows[i]])]
         for i in known
     ]
     vectors = model.vectorizer.transform(tokens)
@@ -944,27 +949,21 @@ def _sentence_relevance(
     return result
 
 
+def _sentence_relevance(
+    model: TopicModel, links: pd.DataFrame, rows: np.ndarray, pages: np.ndarray
+) -> pd.Series:
+    """Cosine of the link's sentence, its anchor left out, with page ``pages[i]``."""
+    return _wording_relevance(model, links, rows, pages,
+                              lambda anchor, context: context.replace(anchor, " "))
+
+
 def _anchor_relevance(
     model: TopicModel, links: pd.DataFrame, rows: np.ndarray, cols: np.ndarray
 ) -> pd.Series:
     """Cosine of the link's anchor + context sentence with the target page (in the site's
     TF-IDF space): does the wording around the link describe the page it leads to?"""
-    result = pd.Series(pd.NA, index=links.index, dtype="Float64")
-    if model.vectorizer is None:
-        return result
-    anchors = links.get("anchor", pd.Series("", index=links.index)).fillna("").astype(str)
-    contexts = links.get("context", pd.Series("", index=links.index)).fillna("").astype(str)
-    known = np.flatnonzero((rows >= 0) & (cols >= 0))
-    if len(known) == 0:
-        return result
-    tokens = [
-        [t for t, _ in analyse(f"{anchors.iat[i]}\n{contexts.iat[i]}", model.langs[rows[i]])]
-        for i in known
-    ]
-    vectors = model.vectorizer.transform(tokens)
-    cosines = np.asarray(vectors.multiply(model.tfidf[cols[known]]).sum(axis=1)).ravel()
-    result.iloc[known] = np.clip(cosines, 0.0, 1.0)
-    return result
+    return _wording_relevance(model, links, rows, cols,
+                              lambda anchor, context: f"{anchor}\n{context}")
 
 
 def link_relevance(
