@@ -154,20 +154,20 @@ def judge_links(links: pd.DataFrame, pages: pd.DataFrame, model: topics.TopicMod
     """``links`` with the relevance verdicts (the ``relevance`` stage)."""
     out = links.copy()
     out["template"] = templates.template_links(out)
-    if model is not None:
-        _score_links(out, pages, model, threshold)
-    return _set_unjudged_apart(out, pages)
-
-
-def _score_links(out: pd.DataFrame, pages: pd.DataFrame, model: topics.TopicModel,
-                 threshold: float | None) -> None:
-    """Write the relevance verdicts of the links between indexable pages into ``out``."""
-    indexable = set(pages.loc[pages["indexable"], "url"])
     # A copy that names another page as its canonical (/post/ and /post/index.html) reads
-    # as that page: judge the link between the pages the copies stand for.
-    canonical = _canonical_pages(pages, indexable)
-    source = out["source"].map(lambda url: canonical.get(url, url))
-    landing = out["landing"].map(lambda url: canonical.get(url, url))
+    # as that page: links are judged between the pages the copies stand for.
+    indexable = set(pages.loc[pages["indexable"].astype(bool), "url"])
+    read_as = _as_canonical(out, _canonical_pages(pages, indexable))
+    if model is not None:
+        _score_links(out, read_as, indexable, model, threshold)
+    return _set_unjudged_apart(out, read_as, pages)
+
+
+def _score_links(out: pd.DataFrame, read_as: pd.DataFrame, indexable: set[str],
+                 model: topics.TopicModel, threshold: float | None) -> None:
+    """Write the relevance verdicts of the links between indexable pages into ``out``
+    (``read_as``: the links with each copy read as its canonical page)."""
+    source, landing = read_as["source"], read_as["landing"]
     scored = (out["internal"] & source.isin(indexable) & landing.isin(indexable)
               & (source != landing))
     if scored.any():
@@ -180,19 +180,21 @@ def _score_links(out: pd.DataFrame, pages: pd.DataFrame, model: topics.TopicMode
             out.loc[scored, column] = rel[column].to_numpy()
 
 
-def _set_unjudged_apart(out: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
+def _set_unjudged_apart(out: pd.DataFrame, read_as: pd.DataFrame,
+                        pages: pd.DataFrame) -> pd.DataFrame:
     """Clear the off-topic verdict of links an editor did not choose, saying why."""
     # Navigation, header and footer links are site furniture, not an editor's choice; so
     # are the entries of a hub page's lists (a site map, an index of articles) and the
     # links to a hub: a tag, category or archive page lists pages of every subject.
-    hubs = hub_pages(pages, out)
-    listing = hub_listing_links(pages, out, hubs)
+    entries = _entries(out)
+    hubs = hub_pages(pages, out, entries)
+    listing = hub_listing_links(pages, out, hubs, entries)
     flagged = out["off_topic"].astype(bool)
     out.loc[listing & flagged, "why"] += "; not judged: an entry in the link list of a hub page"
     to_hub = (out["landing"].isin(hubs) | _is_home(out["landing"])) & ~listing
     out.loc[to_hub & flagged, "why"] += (
         "; not judged: the target is the home page or a listing page (tag, category, archive)")
-    lists_source = _lists_its_source(_as_canonical(out, pages)) & ~listing & ~to_hub
+    lists_source = _lists_its_source(read_as, entries) & ~listing & ~to_hub
     out.loc[lists_source & flagged, "why"] += (
         "; not judged: one page lists the other among its entries (a tag or category page)")
     # An anchor that is the target's own address tells the reader where it leads.
@@ -210,13 +212,11 @@ def _set_unjudged_apart(out: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _as_canonical(links: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
+def _as_canonical(links: pd.DataFrame, canonical: dict[str, str]) -> pd.DataFrame:
     """``links`` with source, target and landing read as the pages their copies stand for."""
-    indexable = set(pages.loc[pages["indexable"].astype(bool), "url"])
-    canonical = _canonical_pages(pages, indexable)
     if not canonical:
         return links
-    return links.assign(**{column: links[column].map(lambda url: canonical.get(url, url))
+    return links.assign(**{column: links[column].map(canonical).fillna(links[column])
                            for column in ("source", "target", "landing")})
 
 
@@ -240,7 +240,8 @@ def _word_counts(texts: pd.Series) -> pd.Series:
     return texts.fillna("").str.split().str.len().fillna(0)
 
 
-def hub_pages(pages: pd.DataFrame, links: pd.DataFrame) -> set[str]:
+def hub_pages(pages: pd.DataFrame, links: pd.DataFrame,
+              entries: pd.Series | None = None) -> set[str]:
     """Listing pages: site maps, indexes of articles, tag, category, archive and author
     pages, pagination. Told from the page itself, whatever its URL says: its main content
     is largely link text, or it is mostly a list of entries (a blog page of excerpt cards:
@@ -254,7 +255,8 @@ def hub_pages(pages: pd.DataFrame, links: pd.DataFrame) -> set[str]:
     internal = content & links["internal"].astype("boolean").fillna(False).astype(bool)
     internal &= links["target"].notna() & links["target"].ne(links["source"])
     targets = links[internal].groupby("source")["target"].nunique()
-    entries = links[internal & _entries(links)].groupby("source")["target"].nunique()
+    is_entry = _entries(links) if entries is None else entries
+    entries = links[internal & is_entry].groupby("source")["target"].nunique()
     entries = entries.reindex(targets.index, fill_value=0)
     mostly_entries = (entries >= 1) & (entries >= HUB_ENTRY_SHARE * targets)
     listed = mostly_entries & (entries >= HUB_MIN_ENTRIES)
@@ -294,14 +296,16 @@ def _entries(links: pd.DataFrame) -> pd.Series:
 
 
 def hub_listing_links(pages: pd.DataFrame, links: pd.DataFrame,
-                      hubs: set[str] | None = None) -> pd.Series:
+                      hubs: set[str] | None = None,
+                      entries: pd.Series | None = None) -> pd.Series:
     """True for a content link that is an entry in a hub page's list of links.
 
     A hub (:func:`hub_pages`) links everywhere by design; an entry is a link whose block
     holds little but its anchor. A call to action in a hub's prose is still judged.
     """
-    hubs = hub_pages(pages, links) if hubs is None else hubs
-    return (_entries(links) & links["source"].isin(hubs)).astype(bool)
+    entries = _entries(links) if entries is None else entries
+    hubs = hub_pages(pages, links, entries) if hubs is None else hubs
+    return (entries & links["source"].isin(hubs)).astype(bool)
 
 
 _HOME_PATH = r"^[a-z][a-z0-9+.\-]*://[^/?#]+/?(?:index\.(?:html?|php))?$"
@@ -312,13 +316,13 @@ def _is_home(urls: pd.Series) -> pd.Series:
     return urls.fillna("").astype(str).str.contains(_HOME_PATH, case=False, regex=True)
 
 
-def _lists_its_source(links: pd.DataFrame) -> pd.Series:
+def _lists_its_source(links: pd.DataFrame, entries: pd.Series) -> pd.Series:
     """True for a link A -> B where B's content lists A as an entry (a post linking to the
     tag or category page that lists it, whatever that page's size), and for that entry
     B -> A itself."""
-    is_entry = _entries(links) & links["target"].notna()
-    entries = links[is_entry]
-    listed = pd.MultiIndex.from_arrays([entries["source"], entries["target"]])
+    is_entry = entries & links["target"].notna()
+    listed = pd.MultiIndex.from_arrays([links.loc[is_entry, "source"],
+                                        links.loc[is_entry, "target"]])
     pairs = pd.MultiIndex.from_arrays([links["source"], links["landing"]])
     reverse = pd.MultiIndex.from_arrays([links["landing"], links["source"]])
     linked_back = is_entry & reverse.isin(pairs)

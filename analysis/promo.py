@@ -401,7 +401,7 @@ def _commercial_reasons(
     after_host = targets.str.replace(_HOST_PART, "", regex=True, case=False)
     decoded = after_host.map({text: unquote(text) for text in after_host.unique()}).astype("str")
     token = _first_matches(decoded, url_token_matcher(rules.commercial_url_patterns))
-    n_prices = targets.map(lambda url: prices.get(url, 0)).astype(int)
+    n_prices = targets.map(prices).fillna(0).astype(int)
     priced = n_prices.ge(rules.priced_page_min_prices)
     maybe = _first_matches(decoded, url_token_matcher(rules.priced_url_patterns))
     token = token.where(token.ne("") | ~priced, maybe)
@@ -454,12 +454,12 @@ def classify_links(
     ]
     # ...and details that only say more about a link already found promotional: a short
     # paragraph made of the link, campaign parameters on a link to one of our own pages.
-    details = [
-        _on(editorial, index, lambda: _cta_paragraph_reasons(work[editorial], rules)),
-        tracking.where(internal, ""),
-    ]
     promotional = _join_reasons(signs).ne("")
-    details = [part.where(promotional, "") for part in details]
+    described = editorial & promotional
+    details = [
+        _on(described, index, lambda: _cta_paragraph_reasons(work[described], rules)),
+        tracking.where(internal & promotional, ""),
+    ]
     parts = [signs[0], details[0], signs[1], signs[2], signs[3], details[1], signs[4]]
     promo_reason = _join_reasons(parts).astype("str").to_numpy()
     return links.assign(

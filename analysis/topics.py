@@ -1018,7 +1018,11 @@ def _clear_bridged(
     flagged = out["off_topic"].to_numpy(dtype=bool)
     if not flagged.any():
         return
-    to_source = _sentence_relevance(model, out, rows, rows).fillna(0).to_numpy(dtype=float)
+    # Only flagged links can be cleared: their sentences are the only ones scored.
+    picked = np.flatnonzero(flagged)
+    to_source = np.zeros(len(out))
+    to_source[picked] = _sentence_relevance(
+        model, out.iloc[picked], rows[picked], rows[picked]).fillna(0).to_numpy(dtype=float)
     to_target = out["anchor_relevance"].fillna(0).to_numpy(dtype=float)
     limit = BRIDGE_FACTOR * (threshold if threshold is not None else model.calibration.threshold)
     bridged = flagged & (to_source >= limit) & (to_target >= limit)
