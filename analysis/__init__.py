@@ -1,4 +1,6 @@
-"""Analysis of a stored crawl: pure DataFrame functions and the report writers.
+"""Analysis of a stored crawl: pure DataFrame functions, from the store's frames to the
+finished audit (``analysis.model.Audit``).
 
-This package never imports ``crawler``: it reads only the crawl store.
+This package imports only ``storage`` of linkaudit's other packages: never the crawler,
+never the writers.
 """

@@ -1,47 +1,21 @@
 """From a stored crawl to the report frames of the contract (docs/report-contract.md).
 
 ``build_audit`` only composes the pure functions of the other modules; reading the
-store (analysis/load.py) and writing files (analysis/report.py) live apart.
+store (analysis/load.py) and writing files (the ``writers`` package) live apart.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis import checks, coherence, duplicates, graph, promo, templates, text, topics
 from analysis.load import CrawlFrames
-from analysis.model import Audit
-from analysis.stages import Stages, blank_failed, incomplete_findings
-
-SUGGESTION_SEPARATOR = " | "
-
-
-@dataclass(frozen=True)
-class AuditSettings:
-    """The analysis settings (the [analysis] table of the config)."""
-
-    off_topic_threshold: float | None = None
-    incoherent_threshold: float | None = None
-    topics: int | None = None
-    thin_content_words: int = checks.DEFAULT_MIN_WORDS
-    near_duplicate_threshold: float = 0.85
-
-    @classmethod
-    def from_config(cls, analysis: Any) -> AuditSettings:
-        def auto(value: Any) -> Any:
-            return None if value == "auto" else value
-
-        return cls(
-            off_topic_threshold=auto(analysis.off_topic_threshold),
-            incoherent_threshold=auto(analysis.incoherent_threshold),
-            topics=auto(analysis.topics),
-            thin_content_words=analysis.thin_content_words,
-            near_duplicate_threshold=analysis.near_duplicate_threshold,
-        )
+from analysis.model import Audit, Stages, flags, incomplete_findings, with_titles
+from analysis.settings import AuditSettings, given
+from analysis.stages import blank_failed
 
 
 def first_h1(headings: pd.DataFrame) -> pd.DataFrame:
@@ -252,7 +226,7 @@ def hub_pages(pages: pd.DataFrame, links: pd.DataFrame,
     words = pages.set_index("url")["word_count"].astype("Float64")
     share = (link_text / words.reindex(link_text.index)).fillna(0)
     hubs = set(share[share >= HUB_LINK_TEXT_SHARE].index)
-    internal = content & links["internal"].astype("boolean").fillna(False).astype(bool)
+    internal = content & flags(links["internal"])
     internal &= links["target"].notna() & links["target"].ne(links["source"])
     targets = links[internal].groupby("source")["target"].nunique()
     is_entry = _entries(links) if entries is None else entries
@@ -331,10 +305,7 @@ def _lists_its_source(links: pd.DataFrame, entries: pd.Series) -> pd.Series:
 
 def offtopic_table(links: pd.DataFrame, pages: pd.DataFrame) -> pd.DataFrame:
     """The editors' to-do list: internal content links judged off-topic, promotional first."""
-    titles = pages.set_index("url")["title"]
-    rows = links[links["off_topic"]].copy()
-    rows["source_title"] = rows["source"].map(titles)
-    rows["target_title"] = rows["landing"].map(titles)
+    rows = with_titles(links[links["off_topic"]], pages)
     rows = rows.sort_values(["promotional", "source", "relevance", "ord"],
                             ascending=[False, True, True, True], kind="stable")
     columns = ["source", "source_title", "target", "target_title", "anchor", "context",
@@ -388,15 +359,16 @@ def topic_analysis(docs: pd.DataFrame | None, sections: pd.DataFrame, settings: 
     if docs is not None and docs.empty:
         return None, *EMPTY_COHERENCE
     # Without documents (a failed stage) these two are skipped, and say so.
-    model = stages.run("topics", lambda: topics.build_topic_model(docs, settings.topics), None)
+    model = stages.run("topics", lambda: topics.build_topic_model(docs, given(settings.topics)),
+                       None)
 
     def focused() -> tuple[topics.TopicModel, pd.DataFrame, pd.DataFrame]:
         page_coh, section_scores = coherence.section_coherence(
-            model, sections, settings.incoherent_threshold)
+            model, sections, given(settings.incoherent_threshold))
         if not section_scores["incoherent"].any():
             return model, page_coh, section_scores
         texts = coherence.focused_documents(docs, sections, section_scores)
-        return topics.build_topic_model(texts, settings.topics), page_coh, section_scores
+        return topics.build_topic_model(texts, given(settings.topics)), page_coh, section_scores
 
     return stages.run("coherence", focused, (model, *EMPTY_COHERENCE))
 
@@ -410,8 +382,8 @@ def _page_checks(crawl: CrawlFrames, settings: AuditSettings
 
 def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoRules,
                 changes: pd.DataFrame | None = None) -> Audit:
-    """The audit of a crawl. Each stage (analysis/stages.py) that raises leaves its columns
-    empty and its findings absent; the audit then lists it in ``failures``."""
+    """The audit of a crawl. Each stage (``Stages``, analysis/model.py) that raises leaves
+    its columns empty and its findings absent; the audit then lists it in ``failures``."""
     pages = crawl.pages
     stages = Stages(f"crawl {crawl.crawl_id}")
     net = stages.run("graph", lambda: link_graph(crawl), LinkGraph.empty(crawl))
@@ -428,7 +400,7 @@ def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoR
     page_rows = page_table(crawl, net, h1, ptopics, page_coh)
     link_rows = link_table(crawl, net, rules, stages)
     link_rows = stages.run("relevance", lambda: judge_links(
-        link_rows, pages, model, settings.off_topic_threshold), link_rows)
+        link_rows, pages, model, given(settings.off_topic_threshold)), link_rows)
     dups = stages.run("near_duplicates", lambda: duplicates.near_duplicates(
         docs[["url", "text"]], threshold=settings.near_duplicate_threshold),
         pd.DataFrame(columns=["url", "duplicate_of", "similarity"]))

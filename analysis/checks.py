@@ -1,9 +1,10 @@
 """Page-level content checks: headings, metadata, indexability, thin pages, export leftovers.
 
 Every check is a pure function that takes the analysis frames (see ``analysis/load.py``)
-and returns a findings frame with :data:`FINDING_COLUMNS`. :data:`SEVERITY` is the one
-table that gives each finding category its severity; every module that reports findings
-builds them with :func:`make_findings` so they all look the same.
+and returns a findings frame with ``FINDING_COLUMNS``. ``SEVERITY`` (analysis/model.py,
+with the columns and the order of findings) is the one table that gives each finding
+category its severity; every module that reports findings builds them with
+:func:`make_findings` so they all look the same.
 
 Which pages are checked (see docs/findings.md):
 
@@ -22,44 +23,9 @@ from collections.abc import Callable
 import pandas as pd
 
 from analysis.load import ProductionHost
+from analysis.model import FINDING_COLUMNS, SEVERITY, flags, ordered_findings
+from analysis.settings import THIN_CONTENT_WORDS
 
-FINDING_COLUMNS = ["url", "category", "severity", "detail", "target"]
-
-# The severity of every finding category of the report contract.
-SEVERITY: dict[str, str] = {
-    # errors: a reader or a search engine hits a wall
-    "broken_link": "error",
-    "server_error": "error",
-    "redirect_loop": "error",
-    "missing_title": "error",
-    # warnings: worth fixing, the page works
-    "crawl_limit": "warning",
-    "audit_incomplete": "warning",
-    "staging_copy": "warning",
-    "redirect_chain": "warning",
-    "orphan_page": "warning",
-    "duplicate_title": "warning",
-    "missing_h1": "warning",
-    "multiple_h1": "warning",
-    "thin_content": "warning",
-    "near_duplicate": "warning",
-    "off_topic_link": "warning",
-    "promotional_link": "warning",
-    "incoherent_section": "warning",
-    "content_artifact": "warning",
-    # notices: facts to check, often deliberate
-    "missing_meta_description": "notice",
-    "skipped_heading_level": "notice",
-    "empty_heading": "notice",
-    "noindex": "notice",
-    "canonicalized": "notice",
-    "blocked_by_robots": "notice",
-    "page_limit": "notice",
-}
-
-SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
-
-DEFAULT_MIN_WORDS = 200
 QUOTE_LIMIT = 80
 EXAMPLE_URL_CAP = 150  # characters of an example URL shown in a finding
 # How many other URLs a duplicate finding names before summarising the rest as "+N more".
@@ -147,12 +113,7 @@ def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
     non_empty = [frame for frame in frames if not frame.empty]
     if not non_empty:
         return empty_findings()
-    findings = pd.concat(non_empty, ignore_index=True)
-    rank = findings["severity"].map(SEVERITY_ORDER)
-    order = (
-        findings.assign(_rank=rank).sort_values(["_rank", "url", "category"], kind="stable").index
-    )
-    return findings.loc[order].reset_index(drop=True)
+    return ordered_findings(pd.concat(non_empty, ignore_index=True))
 
 
 def quote(text: object, limit: int = QUOTE_LIMIT) -> str:
@@ -171,18 +132,14 @@ def _as_text(findings: pd.DataFrame) -> pd.DataFrame:
 # Which pages each check looks at
 
 
-def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
-    return frame[column].astype("boolean").fillna(False).astype(bool)
-
-
 def audited_pages(pages: pd.DataFrame) -> pd.DataFrame:
     """Internal, indexable pages: the ones content checks judge."""
-    return pages[_flag(pages, "internal") & _flag(pages, "indexable")]
+    return pages[flags(pages["internal"]) & flags(pages["indexable"])]
 
 
 def _internal_html_ok(pages: pd.DataFrame) -> pd.DataFrame:
     ok = pages["status"].eq(200).fillna(False).astype(bool)
-    return pages[_flag(pages, "internal") & _flag(pages, "is_html") & ok]
+    return pages[flags(pages["internal"]) & flags(pages["is_html"]) & ok]
 
 
 def _blank(values: pd.Series) -> pd.Series:
@@ -339,7 +296,7 @@ def _name_others(url: str, urls: list[str]) -> str:
 # Thin content, indexability, server errors
 
 
-def thin_content_findings(pages: pd.DataFrame, min_words: int = DEFAULT_MIN_WORDS) -> pd.DataFrame:
+def thin_content_findings(pages: pd.DataFrame, min_words: int = THIN_CONTENT_WORDS) -> pd.DataFrame:
     """Audited pages whose main content has fewer than ``min_words`` words."""
     audited = audited_pages(pages)
     words = pd.to_numeric(audited["word_count"], errors="coerce")
@@ -353,22 +310,17 @@ def thin_content_findings(pages: pd.DataFrame, min_words: int = DEFAULT_MIN_WORD
     )
 
 
-_NOINDEX_RE = r"(?i)(?<![\w-])(?:noindex|none)(?![\w-])"
-
-
 def indexability_findings(pages: pd.DataFrame) -> pd.DataFrame:
     """noindex, canonicalized, blocked_by_robots and server_error findings."""
     html = _internal_html_ok(pages)
-    meta = html["meta_robots"].fillna("").astype("str")
-    header = html["x_robots_tag"].fillna("").astype("str")
-    in_meta = meta.str.contains(_NOINDEX_RE, regex=True)
-    in_header = header.str.contains(_NOINDEX_RE, regex=True)
-    why = ('meta robots "' + meta + '"').where(in_meta, 'X-Robots-Tag "' + header + '"')
-    noindex = html.assign(_why=why)[in_meta | in_header]
+    source = html["noindex"].fillna("").astype("str")  # decided by the crawler
+    directive = html["meta_robots"].where(source == "meta robots", html["x_robots_tag"])
+    why = source + ' "' + directive.fillna("").astype("str") + '"'
+    noindex = html.assign(_why=why)[source.ne("")]
     canonical = html["canonical"].fillna("").astype("str")
     canonicalized = html[canonical.ne("") & canonical.ne(html["url"])]
-    internal = pages[_flag(pages, "internal")]
-    blocked = internal[_flag(internal, "blocked_by_robots")]
+    internal = pages[flags(pages["internal"])]
+    blocked = internal[flags(internal["blocked_by_robots"])]
     status = internal["status"].astype("Int64")
     server_error = internal[status.between(500, 599).fillna(False).astype(bool)]
     return concat_findings(
@@ -499,7 +451,7 @@ def page_findings(
     headings: pd.DataFrame,
     sections: pd.DataFrame,
     *,
-    min_words: int = DEFAULT_MIN_WORDS,
+    min_words: int = THIN_CONTENT_WORDS,
 ) -> pd.DataFrame:
     """Every finding of this module, ordered by severity then URL."""
     return concat_findings(

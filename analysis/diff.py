@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from analysis.checks import FINDING_COLUMNS, quote
+from analysis.checks import quote
+from analysis.model import FINDING_COLUMNS, flags
 
 CHANGE_COLUMNS = ["change", "url", "target", "category", "severity", "old", "new", "detail"]
 
@@ -75,7 +76,7 @@ def snapshot_from_audit(audit: Any) -> Snapshot:
     findings = audit.findings.reindex(columns=FINDING_COLUMNS)
     link_columns = LINK_COLUMNS + ([LINK_WHY] if LINK_WHY in audit.links.columns else [])
     links = audit.links.reindex(columns=link_columns)
-    flagged = _as_bool(links["off_topic"]) | _as_bool(links["promotional"])
+    flagged = flags(links["off_topic"]) | flags(links["promotional"])
     return Snapshot(
         crawl_id=int(audit.crawl_id),
         start_url=str(audit.start_url),
@@ -161,15 +162,6 @@ def url_keys(urls: pd.Series, site_origin: str) -> pd.Series:
 # Normalising snapshot frames (they may come from the store or from CSV files)
 
 
-def _as_bool(values: pd.Series) -> pd.Series:
-    if values.dtype == bool:
-        return values
-    if pd.api.types.is_string_dtype(values) or values.dtype == object:
-        lowered = values.astype("str").str.strip().str.lower()
-        return lowered.isin(["true", "1", "yes"]).fillna(False).astype(bool)
-    return values.astype("boolean").fillna(False).astype(bool)
-
-
 def _as_text(values: pd.Series) -> pd.Series:
     return values.astype("object").where(values.notna(), "").astype("str")
 
@@ -184,7 +176,7 @@ def _page_frame(pages: pd.DataFrame, site_origin: str) -> pd.DataFrame:
         "h1": _as_text(frame["h1"]),
         "canonical": _as_text(frame["canonical"]),
         "canonical_key": url_keys(frame["canonical"], site_origin),
-        "indexable": _as_bool(frame["indexable"]),
+        "indexable": flags(frame["indexable"]),
         "pagerank": pd.to_numeric(frame["pagerank"], errors="coerce").astype("float64"),
     })
     return out.drop_duplicates("key")
@@ -200,7 +192,7 @@ def _finding_frame(findings: pd.DataFrame, site_origin: str) -> pd.DataFrame:
 
 def _link_frame(links: pd.DataFrame, site_origin: str, flag: str) -> pd.DataFrame:
     frame = links.reindex(columns=[*LINK_COLUMNS, LINK_WHY])
-    frame = frame[_as_bool(frame[flag])]
+    frame = frame[flags(frame[flag])]
     out = pd.DataFrame({column: _as_text(frame[column])
                         for column in ["source", "target", "anchor", "promo_reason", LINK_WHY]})
     out["source_key"] = url_keys(out["source"], site_origin)

@@ -18,12 +18,14 @@ candidates, and the word-order share is computed, bit-parallel, for at most
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from analysis.settings import NEAR_DUPLICATE_THRESHOLD
+from analysis.text import words as text_words  # the analysis's one word
 
 DUPLICATE_COLUMNS = ["url", "duplicate_of", "similarity"]
 
@@ -41,7 +43,6 @@ _BATCH_SHINGLES = 1 << 16
 _BUCKET_WINDOW = 32
 
 # Words are runs of letters/digits (accents kept); punctuation and spacing do not count.
-_WORD_RE = re.compile(r"\w+")
 
 _SEED = 1
 
@@ -66,11 +67,6 @@ _CONFIRMED_PER_PAGE = 4
 MAX_COMPARED_WORDS = 20_000
 
 
-def text_words(text: str) -> list[str]:
-    """Lower-case words, accents kept; spacing and punctuation between words do not count."""
-    return _WORD_RE.findall(text.lower())
-
-
 @dataclass(frozen=True)
 class LshBands:
     bands: int
@@ -79,7 +75,7 @@ class LshBands:
 
 def near_duplicates(
     docs: pd.DataFrame,
-    threshold: float = 0.85,
+    threshold: float = NEAR_DUPLICATE_THRESHOLD,
     num_perm: int = 128,
     shingle: int = 2,
     min_words: int = MIN_WORDS,

@@ -14,6 +14,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from analysis.checks import concat_findings, make_findings
+from analysis.model import flags
 
 # Browsers give up after about 20 redirects; a chain this long is treated as a loop.
 MAX_REDIRECT_HOPS = 100
@@ -58,7 +59,7 @@ def _encode(universe: pd.Index, values: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _bool(series: pd.Series) -> np.ndarray:
-    return series.fillna(False).astype(bool).to_numpy()
+    return flags(series).to_numpy()
 
 
 def _status_between(status: pd.Series, low: int, high: int) -> np.ndarray:

@@ -1,20 +1,14 @@
-"""Reading a crawl from the store into DataFrames: the analysis's only input."""
+"""A crawl as the analysis sees it: the store's frames, read as the site they describe."""
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
 
-BOOL_COLUMNS = {
-    "pages": ("blocked_by_robots", "is_html"),
-    "links": ("is_image",),
-    "headings": ("in_main",),
-}
-INT_COLUMNS = {"pages": ("status", "depth", "size", "word_count")}
+import storage
 
 
 @dataclass(frozen=True)
@@ -28,17 +22,11 @@ class ProductionHost:
     declared: bool  # given as an alias in the settings, rather than detected
 
 
-@dataclass(frozen=True)
-class CrawlFrames:
-    """One crawl as read from the store (columns: docs/crawl-store.md)."""
+@dataclass(frozen=True, kw_only=True)
+class CrawlFrames(storage.CrawlInfo):
+    """One crawl as read from the store: its row (``storage.CrawlInfo``) and its frames
+    (columns: docs/crawl-store.md)."""
 
-    crawl_id: int
-    site: str
-    start_url: str
-    started_at: str
-    finished_at: str | None
-    state: str
-    hosts: frozenset[str]
     pages: pd.DataFrame
     links: pd.DataFrame
     headings: pd.DataFrame
@@ -54,14 +42,6 @@ class CrawlFrames:
 def bare_host(host: str) -> str:
     host = host.lower()
     return host[4:] if host.startswith("www.") else host
-
-
-def internal_mask(urls: pd.Series, hosts: frozenset[str]) -> pd.Series:
-    """True where the URL's host belongs to the audited site ("www." does not matter)."""
-    bare = {bare_host(h) for h in hosts}
-    uniques = urls.dropna().unique()
-    verdict = {u: bare_host(urlsplit(u).netloc) in bare for u in uniques}
-    return urls.map(verdict).fillna(False).astype(bool)
 
 
 _ORIGIN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*"
@@ -109,11 +89,6 @@ def rehost_urls(urls: pd.Series, aliases: frozenset[str], origin: str) -> pd.Ser
     return urls.where(~on_alias.astype(bool), moved)
 
 
-def _has_noindex(pages: pd.DataFrame) -> pd.Series:
-    directives = pages["meta_robots"].fillna("") + "," + pages["x_robots_tag"].fillna("")
-    return directives.str.lower().str.contains(r"\b(?:noindex|none)\b", regex=True)
-
-
 def indexable_mask(pages: pd.DataFrame) -> pd.Series:
     """200 HTML page, no noindex, canonical absent or pointing to itself."""
     canonical = pages["canonical"]
@@ -121,79 +96,47 @@ def indexable_mask(pages: pd.DataFrame) -> pd.Series:
     return (
         (pages["status"] == 200).fillna(False)
         & pages["is_html"]
-        & ~_has_noindex(pages)
+        & pages["noindex"].fillna("").eq("")
         & self_canonical
     ).astype(bool)
 
 
-def _read(conn: sqlite3.Connection, table: str, crawl_id: int) -> pd.DataFrame:
-    frame = pd.read_sql_query(
-        f"SELECT * FROM {table} WHERE crawl_id = ?", conn, params=(crawl_id,)
-    ).drop(columns="crawl_id")
-    for column in BOOL_COLUMNS.get(table, ()):
-        frame[column] = frame[column].astype(bool)
-    for column in INT_COLUMNS.get(table, ()):
-        frame[column] = frame[column].astype("Int64")
-    return frame
+class OlderStoreError(ValueError):
+    """The crawl was recorded before the crawler stored its verdicts (internal, noindex)."""
 
 
 def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFrames:
-    """Read one crawl (default: the newest) from a store, with ``internal``/``indexable`` added."""
-    import json
-
-    path = Path(store_path)
-    if not path.exists():
-        raise FileNotFoundError(f"no crawl store at {path}")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        where = "WHERE crawl_id = ?" if crawl_id is not None else ""
-        row = conn.execute(
-            "SELECT crawl_id, site, start_url, started_at, finished_at, state, settings_json, "
-            f"stats_json, finish_reason FROM crawls {where} ORDER BY crawl_id DESC LIMIT 1",
-            (crawl_id,) if crawl_id is not None else (),
-        ).fetchone()
-        if row is None:
-            raise LookupError(
-                f"no crawl {crawl_id} in {path}" if crawl_id is not None else f"no crawl in {path}"
-            )
-        crawl_id = row[0]
-        settings = json.loads(row[6] or "{}")
-        extra = settings.get("crawl", {}).get("extra_hosts", []) or []
-        declared = [_host(a) for a in settings.get("crawl", {}).get("aliases", []) or []]
-        hosts = frozenset({urlsplit(row[2]).netloc.lower(), *[h.lower() for h in extra]})
-        frames = {
-            t: _read(conn, t, crawl_id)
-            for t in ("pages", "links", "headings", "sections", "redirects")
-        }
-    finally:
-        conn.close()
+    """Read one crawl (default: the newest) from a store, with ``indexable`` added."""
+    stored = storage.read_crawl(store_path, crawl_id)
+    info, frames = stored.info, stored.frames
     pages = frames["pages"].sort_values("url", kind="stable").reset_index(drop=True)
     links = frames["links"].sort_values(["source", "ord"], kind="stable").reset_index(drop=True)
+    if pages["internal"].isna().any() or links["internal"].isna().any():
+        raise OlderStoreError(f"crawl {info.crawl_id} of {store_path} was recorded by an "
+                              "older linkaudit: `linkaudit analyze` upgrades the store")
+    pages["internal"] = pages["internal"].astype(bool)
+    links["internal"] = links["internal"].astype(bool)
+    crawl_settings = info.settings.get("crawl", {})
+    declared = [_host(a) for a in crawl_settings.get("aliases", []) or []]
     production = _production_host(pages, declared)
     if production is not None:  # read the copy as that site: its canonicals are ours
-        start = urlsplit(row[2])
+        start = urlsplit(info.start_url)
         aliases = frozenset({production.host, *declared})
         origin = f"{start.scheme}://{start.netloc}"
         pages["canonical"] = rehost_urls(pages["canonical"], aliases, origin)
-        links["target"] = rehost_urls(links["target"], aliases, origin)
-    pages["internal"] = internal_mask(pages["url"], hosts)
+        moved = rehost_urls(links["target"], aliases, origin)
+        links["internal"] |= (moved != links["target"]).fillna(False).astype(bool)
+        links["target"] = moved
     pages["indexable"] = indexable_mask(pages) & pages["internal"]
-    links["internal"] = internal_mask(links["target"], hosts)
     return CrawlFrames(
-        crawl_id=crawl_id,
-        site=row[1],
-        start_url=row[2],
-        started_at=row[3],
-        finished_at=row[4],
-        state=row[5],
-        hosts=hosts,
+        **{f.name: getattr(info, f.name) for f in fields(storage.CrawlInfo)},
         pages=pages,
         links=links,
         headings=frames["headings"].sort_values(["url", "ord"]).reset_index(drop=True),
         sections=frames["sections"].sort_values(["url", "ord"]).reset_index(drop=True),
         redirects=frames["redirects"],
         production_host=production,
-        limits=crawl_limits(json.loads(row[7] or "{}"), row[8], settings.get("crawl", {})),
+        limits=crawl_limits(stored.stats, info.finish_reason, crawl_settings),
     )
 
 
@@ -236,22 +179,6 @@ def load_snapshot(store_path: str | Path, crawl_id: int):
     """The audit snapshot a previous analysis left in the store (for comparisons)."""
     from analysis.diff import Snapshot
 
-    conn = sqlite3.connect(f"file:{Path(store_path)}?mode=ro", uri=True)
-    try:
-        start_url = conn.execute("SELECT start_url FROM crawls WHERE crawl_id = ?",
-                                 (crawl_id,)).fetchone()
-        if start_url is None:
-            raise LookupError(f"no crawl {crawl_id} in {store_path}")
-        frames = {t: pd.read_sql_query(f"SELECT * FROM audit_{t} WHERE crawl_id = ?", conn,
-                                       params=(crawl_id,)).drop(columns="crawl_id")
-                  for t in ("pages", "findings", "links")}
-    finally:
-        conn.close()
-    pages = frames["pages"]
-    pages["indexable"] = pages["indexable"].astype(bool)
-    pages["status"] = pages["status"].astype("Int64")
-    links = frames["links"]
-    for column in ("off_topic", "promotional"):
-        links[column] = links[column].astype(bool)
-    return Snapshot(crawl_id=crawl_id, start_url=start_url[0], pages=pages,
-                    findings=frames["findings"], links=links)
+    start_url, frames = storage.read_snapshot(store_path, crawl_id)
+    return Snapshot(crawl_id=crawl_id, start_url=start_url, pages=frames["pages"],
+                    findings=frames["findings"], links=frames["links"])

@@ -30,6 +30,8 @@ from urllib.parse import unquote
 import pandas as pd
 
 from analysis.checks import make_findings, quote
+from analysis.model import flags
+from analysis.text import COUNTED_WORD
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "config" / "promo.toml"
 
@@ -294,13 +296,12 @@ def _sales_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
     return _reason("sales_phrase", '"' + found + '"').where(found.ne(""), "")
 
 
-_WORD = r"\w[\w'’-]*"
 # A sentence ends at . ! ? or … followed by a space or the end of the paragraph.
 _SENTENCE_END = r"[.!?…]+[\"'»”)\]]*(?=\s|$)"
 
 
 def _word_count(texts: pd.Series) -> pd.Series:
-    return texts.fillna("").astype("str").str.count(_WORD)
+    return texts.fillna("").astype("str").str.count(COUNTED_WORD)
 
 
 def _sentence_counts(paragraphs: pd.Series) -> pd.Series:
@@ -316,7 +317,7 @@ def _cta_paragraph_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
     entry of a list (an index, "Autre article : ...") as a call to action.
     """
     paragraphs = links["paragraph"].fillna("").astype("str")
-    words = paragraphs.str.count(_WORD)
+    words = paragraphs.str.count(COUNTED_WORD)
     short = words.between(1, rules.cta_paragraph_max_words) & _sentence_counts(paragraphs).le(
         rules.cta_paragraph_max_sentences
     )
@@ -327,8 +328,8 @@ def _cta_paragraph_reasons(links: pd.DataFrame, rules: PromoRules) -> pd.Series:
     anchor_words = _word_count(links["anchor"])
     mostly_anchor = (
         short
-        & _bool(links["internal"])
-        & ~_bool(links.get("is_image", pd.Series(False, index=links.index)))
+        & flags(links["internal"])
+        & ~flags(links.get("is_image", pd.Series(False, index=links.index)))
         & anchor_words.ge(rules.cta_paragraph_min_anchor_share * words)
         & anchor_words.lt(words)
     )
@@ -408,10 +409,6 @@ def _commercial_reasons(
     return _reason("commercial_url", '"' + token + '"').where(token.ne(""), "")
 
 
-def _bool(values: pd.Series) -> pd.Series:
-    return values.astype("boolean").fillna(False).astype(bool)
-
-
 # ---------------------------------------------------------------------------
 
 
@@ -441,7 +438,7 @@ def classify_links(
     content = work["position"].fillna("").astype("str").eq("content")
     to_elsewhere = work["target"].isna() | work["target"].ne(work["source"])
     editorial = content & to_elsewhere
-    internal = _bool(work["internal"])
+    internal = flags(work["internal"])
     index = work.index
     tracking = _on(content, index, lambda: _tracking_reasons(work[content], rules))
     # Signs that make a link promotional on their own...
@@ -470,7 +467,7 @@ def classify_links(
 
 def promotional_findings(classified: pd.DataFrame) -> pd.DataFrame:
     """One ``promotional_link`` finding per promotional link of :func:`classify_links`."""
-    promotional = classified[_bool(classified["promotional"])]
+    promotional = classified[flags(classified["promotional"])]
     return make_findings(
         promotional,
         "promotional_link",

@@ -37,7 +37,12 @@ UNKNOWN_LANGUAGE = "und"
 
 # Letters only: digits, underscores, apostrophes and hyphens split words, so "l'activité"
 # gives "l" + "activité" and "GABA-B" gives "gaba" + "b".
+# A word, for the topic vectors and the comparison of pages: a run of letters.
 _WORD_RE = re.compile(r"[^\W\d_]+")
+# A word as a reader counts it in a sentence ("l'acide", "GABA-B", "2026" are one each).
+# The crawler counts the words of the main content its own way (crawler/sentences.py) and
+# stores the count; this one counts the words of stored fragments (anchors, paragraphs).
+COUNTED_WORD = r"\w[\w'’-]*"
 
 # Stems shorter than this carry no topic (elisions, initials, "gaba-b" -> "b").
 MIN_TOKEN_LENGTH = 3

@@ -20,13 +20,13 @@ sys.path.insert(0, str(REPO))
 
 from common import record  # noqa: E402
 
-from analysis.audit import AuditSettings, build_audit  # noqa: E402
+import storage  # noqa: E402
+from analysis.audit import build_audit  # noqa: E402
 from analysis.load import load_crawl  # noqa: E402
-from analysis.report import write_reports  # noqa: E402
 from crawler.items import Heading, Link, PageExtract, PageItem, Section  # noqa: E402
-from crawler.pipelines import write_page  # noqa: E402
-from linkaudit import store  # noqa: E402
+from crawler.pipelines import write_item  # noqa: E402
 from linkaudit.config import load_config, promo_rules  # noqa: E402
+from writers.report import write_reports  # noqa: E402
 
 TOPICS = 20
 VOCABULARY = 60  # words per topic
@@ -66,11 +66,12 @@ def build_store(path: Path, pages: int) -> None:
     rng = random.Random(7)
     vocab = topic_words(rng)
     base = "https://bench.example"
-    conn = store.connect(path)
-    crawl_id = store.start_crawl(conn, "bench", f"{base}/p0.html", {})
+    conn = storage.connect(path)
+    crawl_id = storage.start_crawl(conn, "bench", f"{base}/p0.html", {})
+    hosts = {"bench.example"}
     for i in range(pages):
-        write_page(conn, crawl_id, page_item(i, pages, vocab, rng, base))
-    store.finish_crawl(conn, crawl_id, "complete", "finished")
+        write_item(conn, crawl_id, page_item(i, pages, vocab, rng, base), hosts)
+    storage.finish_crawl(conn, crawl_id, "complete", "finished")
     conn.close()
 
 
@@ -85,7 +86,7 @@ def main() -> None:
         crawl = load_crawl(path)
         timings["load"] = time.perf_counter() - started
         started = time.perf_counter()
-        audit = build_audit(crawl, AuditSettings.from_config(config.analysis),
+        audit = build_audit(crawl, config.analysis,
                             promo_rules(config))
         timings["analysis"] = time.perf_counter() - started
         started = time.perf_counter()

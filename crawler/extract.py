@@ -9,22 +9,21 @@ The walk keeps, for every element, where it sits on the page (``content``, ``nav
 whether it is hidden. Text is gathered into *blocks* the way a browser lays it out:
 each block-level element (p, li, td, div...) starts a new block, inline elements add
 to the current one. Blocks give link paragraphs and context sentences, and the main
-blocks, split at headings, give the sections. See ``docs/extraction.md``.
+blocks, split at headings, give the sections. See ``docs/extraction.md``. Decoding and
+parsing live in :mod:`crawler.decoding`, the whitespace, word and sentence helpers in
+:mod:`crawler.sentences`.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import filterfalse
 
-from bs4.dammit import EncodingDetector, UnicodeDammit
 from lxml import etree
 
+from crawler.decoding import MAX_DEPTH, parse_document
 from crawler.items import Heading, Link, PageExtract, Section
 from crawler.positions import (
     BLOCK_TAGS,
@@ -43,51 +42,28 @@ from crawler.positions import (
     is_hidden,
     main_region,
 )
+from crawler.sentences import (
+    CONTEXT_CAP,
+    collapse_whitespace,
+    count_tokens,
+    sentence_around,
+    window_around,
+)
 from crawler.urls import DEFAULT_STRIP_PARAMS, normalize_url
 
-CONTEXT_CAP = 300  # characters of a link's context sentence
 # Per-page limits: one huge page costs no more than a limit's worth of work downstream.
 # The page is still recorded; what was left out is said in PageExtract.limits.
 MAX_LINKS = 20_000  # link occurrences recorded per page, in document order
 MAX_HEADINGS = 2_000  # headings recorded per page
 MAX_SECTIONS = 1_000  # main-content sections; later headings' text joins the last one
 MAX_SECTION_WORDS = 100_000  # main-content words kept as section text (all are counted)
-MAX_DEPTH = 1_000  # element nesting kept as is; deeper markup is flattened (text, links kept)
 SEARCH_WINDOW = 2000  # characters after the previous link where a misplaced anchor is sought
 REFRESH_MAX_DELAY = 100  # seconds: a slower meta refresh is a reload, not a redirect
 PARAGRAPH_CAP = 1000  # characters of a link's paragraph
 
 # Elements that change the frame even without attributes.
 _FRAMING_TAGS = frozenset(ELEMENT_POSITIONS) | MAIN_SCOPING_TAGS | {"article"}
-# Letters or digits, hyphenated compounds as one word; an apostrophe splits (l'acide = 2).
-_WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:-[^\W_]+)*")
-# End of a sentence: terminal punctuation, closing quotes (French « ... » included), then
-# a space and a capital letter (possibly after an opening quote).
-_SENTENCE_END = re.compile(r"[.!?…]+(?:\s?[»”\"’')\]])*(?=\s+(?:[«\"“(\[]\s?)?[A-ZÀ-ÖØ-ÞŒ])")
-_TERMINATORS = ".!?…"
 _REFRESH = re.compile(r"\s*(\d+(?:\.\d*)?)\s*(?:[;,]\s*(?:url\s*=\s*)?(.*))?$", re.I | re.S)
-_EDGE_PUNCTUATION = ".,;:!?…«»“”\"'’()[]{}<>—–-/*•·"
-_ENCODING_ALIASES = {
-    # WHATWG: these labels mean windows-1252, which decodes the 0x80-0x9F range.
-    "latin-1": "cp1252",
-    "latin1": "cp1252",
-    "iso-8859-1": "cp1252",
-    "iso8859-1": "cp1252",
-    "ascii": "cp1252",
-    "us-ascii": "cp1252",
-}
-# Single-byte code pages for Latin scripts (Python codec names).
-_LATIN_CODECS = frozenset(
-    {"cp1250", "cp1252", "cp1254", "cp1257", "iso8859-1", "iso8859-2", "iso8859-3", "iso8859-4",
-     "iso8859-9", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16",
-     "mac-roman", "mac-latin2", "cp437", "cp850", "cp852", "ascii"}
-)  # fmt: skip
-_thread_state = threading.local()
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)([^>]*)>")
-_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
-                        "meta", "param", "source", "track", "wbr"})
-_FLAT_KEPT_TAGS = frozenset({"a", "p", "li", "br", "img", "script", "style", "title",
-                             "textarea", "template", "noscript", *HEADING_LEVELS})
 
 
 def extract_page(
@@ -102,7 +78,7 @@ def extract_page(
     from its byte-order mark, ``<meta charset>``, or detection) or already decoded text.
     ``url`` is the page's own URL, against which (or its ``<base href>``) links resolve.
     """
-    root, flattened = _parse(body, encoding)
+    root, flattened = parse_document(body, encoding)
     if root is None:
         return PageExtract()
     walk = _PageWalk(root)
@@ -110,80 +86,6 @@ def extract_page(
     extract = _build_extract(walk, url, tuple(strip_params))
     extract.limits = _limit_notes(walk, flattened)
     return extract
-
-
-def decode_html(body: bytes, encoding: str | None = None) -> str:
-    """Decode an HTML body: byte-order mark, then ``encoding``, then the document's own
-    declaration, then UTF-8 if it fits, then detection. Undecodable bytes become U+FFFD."""
-    data, bom_encoding = EncodingDetector.strip_byte_order_mark(body)
-    if bom_encoding:
-        return data.decode(bom_encoding, errors="replace")
-    for candidate in (encoding, _declared_encoding(data)):
-        codec = _codec(candidate)
-        if codec:
-            return data.decode(codec, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    return data.decode(_detected_codec(data), errors="replace")
-
-
-def parse_html(body: bytes | str, encoding: str | None = None) -> etree._Element | None:
-    """Parse a document with lxml's HTML parser; None if there is nothing to parse.
-
-    libxml2 drops whatever is nested deeper than 2,048 elements; such a document is
-    parsed again with its markup beyond MAX_DEPTH levels flattened, so that the text and
-    links buried there are kept.
-    """
-    return _parse(body, encoding)[0]
-
-
-def _parse(body: bytes | str, encoding: str | None) -> tuple[etree._Element | None, bool]:
-    """(root, whether deep markup had to be flattened)."""
-    text = decode_html(body, encoding) if isinstance(body, bytes) else body
-    root, too_deep = _parse_text(text)
-    if too_deep:
-        flat_root, _ = _parse_text(_flatten_deep(text))
-        if flat_root is not None:
-            return flat_root, True
-    return root, False
-
-
-def _parse_text(text: str) -> tuple[etree._Element | None, bool]:
-    # Re-encoded as UTF-8 so that a stale <?xml encoding=...?> or <meta charset> in the
-    # text cannot make libxml2 decode it a second time.
-    data = text.encode("utf-8", errors="replace")
-    parser = _html_parser()
-    try:
-        root = etree.fromstring(data, parser)
-    except (etree.LxmlError, ValueError):
-        return None, False
-    too_deep = any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log)
-    return root, too_deep
-
-
-def _flatten_deep(text: str, keep: int = MAX_DEPTH) -> str:
-    """The document with the tags of elements nested deeper than ``keep`` removed, except
-    those that carry meaning for the audit (links, paragraphs, headings, list items...).
-    A tag count, not a parse: used only when libxml2 gave up on the depth."""
-    out: list[str] = []
-    depth = last = 0
-    for match in _TAG.finditer(text):
-        name = match.group(2).lower()
-        if name in _VOID_TAGS or match.group(3).rstrip().endswith("/"):
-            continue
-        if match.group(1):  # closing tag
-            deep = depth > keep
-            depth = max(depth - 1, 0)
-        else:
-            depth += 1
-            deep = depth > keep
-        if deep and name not in _FLAT_KEPT_TAGS:
-            out += (text[last : match.start()], " ")
-            last = match.end()
-    out.append(text[last:])
-    return "".join(out)
 
 
 def _limit_notes(walk: _PageWalk, flattened: bool) -> list[str]:
@@ -205,140 +107,6 @@ def _limit_notes(walk: _PageWalk, flattened: bool) -> list[str]:
         notes.append(f"main content over {MAX_SECTION_WORDS:,} words: {skipped['words']:,} "
                      "words counted but not kept as section text")
     return notes
-
-
-def collapse_whitespace(text: str | None) -> str:
-    """Runs of whitespace (non-breaking spaces included) to one space, ends stripped."""
-    return " ".join(text.split()) if text else ""  # str.split: much faster than re.sub
-
-
-def count_words(text: str) -> int:
-    """Number of words: letter/digit runs, hyphenated compounds as one, ``l'acide`` as two."""
-    return _count_tokens(text.split())
-
-
-def _count_tokens(tokens: list[str]) -> int:
-    # Same answer as counting _WORD matches, without running the regex on every token:
-    # alphabetic tokens, bare or once edge punctuation is trimmed, are one word each.
-    others = list(filterfalse(str.isalpha, tokens))
-    trimmed = [token.strip(_EDGE_PUNCTUATION) for token in others]
-    rest = " ".join(filterfalse(str.isalpha, trimmed))
-    alphabetic = len(tokens) - len(others) + sum(map(str.isalpha, trimmed))
-    return alphabetic + len(_WORD.findall(rest))
-
-
-def sentence_around(text: str, start: int, end: int, cap: int = CONTEXT_CAP) -> str:
-    """The sentence(s) of ``text`` holding ``text[start:end]``, at most ``cap`` characters.
-
-    A sentence ends at ``.``, ``!``, ``?`` or ``…`` (plus closing quotes or ``»``)
-    followed by a space and a capital letter. An empty span gives the whole text
-    (capped from its beginning).
-    """
-    if start >= end:
-        return _window(text, 0, 0, cap)
-    # Boundaries further than ``cap`` from the anchor cannot show in the result.
-    low, high = max(start - cap, 0), min(end + cap, len(text))
-    around = text[low:high]
-    marks = [mark for mark in _TERMINATORS if mark in around]
-    first = _sentence_start(text, start, low, marks)
-    stop = _sentence_stop(text, end, high, marks)
-    sentence = text[first:stop]
-    lead = len(sentence) - len(sentence.lstrip())
-    return _window(sentence.strip(), start - first - lead, end - first - lead, cap)
-
-
-def _sentence_start(text: str, start: int, low: int, marks: list[str]) -> int:
-    # Walks back over terminators with str.rfind: far cheaper than a regex scan.
-    limit = start
-    while marks:
-        found = -1
-        for mark in marks:
-            found = max(found, text.rfind(mark, low, limit))
-        if found < 0:
-            break
-        while found > low and text[found - 1] in _TERMINATORS:
-            found -= 1
-        boundary = _SENTENCE_END.match(text, found)
-        if boundary and boundary.end() <= start:
-            return boundary.end()
-        limit = found
-    return low
-
-
-def _sentence_stop(text: str, end: int, high: int, marks: list[str]) -> int:
-    origin = max(end - 1, 0)  # the anchor's own final "." may end the sentence
-    while marks:
-        hits = [hit for mark in marks if (hit := text.find(mark, origin, high)) >= 0]
-        if not hits:
-            break
-        found = min(hits)
-        boundary = _SENTENCE_END.match(text, found)
-        if boundary and boundary.end() >= end:
-            return boundary.end()
-        origin = (boundary.end() if boundary else found) + 1
-    return high
-
-
-def _window(text: str, start: int, end: int, cap: int) -> str:
-    """At most ``cap`` characters of ``text`` centred on ``[start, end)``, cut between words."""
-    if len(text) <= cap:
-        return text
-    centre = (max(start, 0) + max(end, 0)) // 2
-    low = max(0, min(centre - cap // 2, len(text) - cap))
-    high = low + cap
-    window = text[low:high]
-    if low > 0 and " " in window:
-        window = window[window.index(" ") + 1 :]
-    if high < len(text) and " " in window:
-        window = window[: window.rindex(" ")]
-    return window.strip()
-
-
-def _html_parser() -> etree.HTMLParser:
-    """One parser per thread: lxml parsers must not be shared between threads."""
-    parser = getattr(_thread_state, "parser", None)
-    if parser is None:
-        parser = etree.HTMLParser(
-            encoding="utf-8",
-            remove_comments=True,
-            remove_pis=True,
-            no_network=True,
-            huge_tree=True,  # keep content nested deeper than 256 levels (unclosed tags)
-        )
-        _thread_state.parser = parser
-    return parser
-
-
-def _detected_codec(data: bytes) -> str:
-    """Guess for undeclared 8-bit text: windows-1252 unless detection finds another script.
-
-    Statistical detectors confuse the Latin code pages with one another on short texts
-    (French read as cp1250 turns "è" into "č"); they are reliable about the script.
-    """
-    dammit = UnicodeDammit(data, is_html=True, exclude_encodings=["utf-8"])
-    detected = _codec(dammit.original_encoding)
-    if detected is None or detected in _LATIN_CODECS:
-        return "cp1252"
-    return detected
-
-
-def _declared_encoding(data: bytes) -> str | None:
-    return EncodingDetector.find_declared_encoding(data, is_html=True)
-
-
-def _codec(label: str | None) -> str | None:
-    """Python codec for an encoding label, or None if unknown."""
-    if not label:
-        return None
-    label = label.strip().lower()
-    if label.startswith(("utf-16", "utf-32", "utf16", "utf32")):
-        # Without a byte-order mark such a declaration cannot be true (HTML standard).
-        return "utf-8"
-    label = _ENCODING_ALIASES.get(label, label)
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
 
 
 # --- the walk -----------------------------------------------------------------------
@@ -793,7 +561,7 @@ def _place_link(draft: _LinkDraft, text: str, parts: list[str], search_from: int
         start_at = end_at = search_from
     else:
         end_at = start_at + len(anchor)
-    draft.paragraph = _window(text, start_at, end_at, PARAGRAPH_CAP)
+    draft.paragraph = window_around(text, start_at, end_at, PARAGRAPH_CAP)
     draft.context = sentence_around(text, start_at, end_at)
     return end_at
 
@@ -821,7 +589,7 @@ def _build_extract(walk: _PageWalk, url: str, strip_params: tuple[str, ...]) -> 
         headings=walk.headings,
         sections=_build_sections(walk.sections),
         links=[_build_link(order, draft, resolve) for order, draft in enumerate(walk.links)],
-        word_count=_count_tokens(main_tokens),
+        word_count=count_tokens(main_tokens),
         content_hash=_content_hash(main_tokens),
         refresh=resolve(head.refresh) if head.refresh else None,
     )
@@ -847,8 +615,8 @@ def _build_link(order: int, draft: _LinkDraft, resolve: _Resolver) -> Link:
     anchor = text or " ".join(draft.image_alts) or draft.aria_label
     context, paragraph = draft.context, draft.paragraph
     if draft.crossed_blocks:  # a link wrapping blocks (a card): its own text is its paragraph
-        paragraph = _window(text, 0, len(text), PARAGRAPH_CAP)
-        context = _window(text, 0, len(text), CONTEXT_CAP)
+        paragraph = window_around(text, 0, len(text), PARAGRAPH_CAP)
+        context = window_around(text, 0, len(text), CONTEXT_CAP)
     return Link(
         order=order,
         href=draft.href,

@@ -1,22 +1,28 @@
 """Scrapy settings for linkaudit.
 
-Module-level names are what ``scrapy crawl site -a start_url=URL`` reads (through
-scrapy.cfg); they come from the default config. ``scrapy_settings`` is the one
-function that maps a :class:`linkaudit.config.CrawlConfig` to Scrapy settings.
+``scrapy_settings`` is the one function that maps :class:`crawler.options.CrawlOptions`
+to Scrapy settings. The module-level names are what ``scrapy crawl site -a start_url=URL``
+reads (through scrapy.cfg): the settings of the default options. Nothing is read from a
+file here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from crawler.options import SETTING, CrawlOptions
+
 BOT_NAME = "linkaudit"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
 
-def scrapy_settings(crawl: Any, *, store: str | None = None, crawl_id: int | None = None,
-                    job_dir: str | None = None) -> dict[str, Any]:
-    """Scrapy settings for one crawl. ``crawl`` is a ``CrawlConfig``."""
+def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
+                    crawl_id: int | None = None, job_dir: str | None = None,
+                    previous_crawl: int | None = None, progress: bool = False
+                    ) -> dict[str, Any]:
+    """Scrapy settings for one crawl: its options, the store it writes (and the crawl in it
+    it continues, or the earlier one to send conditional requests from)."""
     settings: dict[str, Any] = {
         "BOT_NAME": BOT_NAME,
         "SPIDER_MODULES": SPIDER_MODULES,
@@ -58,14 +64,8 @@ def scrapy_settings(crawl: Any, *, store: str | None = None, crawl_id: int | Non
                                    "crawler.middlewares.FetchOnceMiddleware": 50},
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "EXTENSIONS": {"crawler.extensions.Progress": 500},
-        "LINKAUDIT_MAX_PAGES": crawl.max_pages,
-        "LINKAUDIT_MAX_DEPTH": crawl.max_depth,
-        "LINKAUDIT_MAX_URL_LENGTH": crawl.max_url_length,
-        "LINKAUDIT_SITEMAPS": crawl.sitemaps,
-        "LINKAUDIT_EXTRA_HOSTS": list(crawl.extra_hosts),
-        "LINKAUDIT_ALIASES": list(crawl.aliases),
-        "LINKAUDIT_STRIP_PARAMS": list(crawl.strip_params),
-        "LINKAUDIT_CONDITIONAL": crawl.conditional,
+        SETTING: crawl.as_setting(),
+        "LINKAUDIT_PROGRESS": progress,
     }
     if store:
         settings["LINKAUDIT_STORE"] = store
@@ -73,14 +73,10 @@ def scrapy_settings(crawl: Any, *, store: str | None = None, crawl_id: int | Non
         settings["LINKAUDIT_CRAWL_ID"] = crawl_id
     if job_dir:
         settings["JOBDIR"] = job_dir
+    if previous_crawl:
+        settings["LINKAUDIT_PREVIOUS_CRAWL"] = previous_crawl
     return settings
 
 
-def _defaults() -> dict[str, Any]:
-    from linkaudit.config import load_config
-
-    return scrapy_settings(load_config().crawl)
-
-
-# `scrapy crawl` reads this module's upper-case names: the defaults from config/defaults.toml.
-globals().update({k: v for k, v in _defaults().items() if k != "BOT_NAME"})
+# `scrapy crawl` reads this module's upper-case names: the settings of the default options.
+globals().update({k: v for k, v in scrapy_settings(CrawlOptions()).items() if k != "BOT_NAME"})

@@ -31,6 +31,8 @@ DEFAULT_STRIP_PARAMS: tuple[str, ...] = (
     "_ga",
     "_gl",
     "igshid",
+    "_hsenc",
+    "_hsmi",
 )
 
 _HTTP_SCHEMES = frozenset({"http", "https"})

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-SEVERITIES = ("error", "warning", "notice")
+from analysis.model import SEVERITIES, SEVERITY
+
 _RULE = re.compile(r"^(?P<new>new:)?(?P<name>[a-z_]+)\s*(?:(?P<op>>=|<=|==|=|>|<)\s*"
                    r"(?P<count>\d+))?$")
 _OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
@@ -62,8 +63,6 @@ def parse_rule(text: str, categories: set[str]) -> AlertRule:
 
 def check_rules(rules: list[str]) -> list[AlertRule]:
     """Every rule parsed against the known categories; the command checks them before crawling."""
-    from analysis.checks import SEVERITY
-
     return [parse_rule(text, set(SEVERITY)) for text in rules]
 
 

@@ -7,7 +7,6 @@ import ctypes
 import errno
 import os
 import shutil
-import sqlite3
 import sys
 import time
 import traceback
@@ -15,17 +14,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from analysis.audit import AuditSettings, build_audit
+import pandas as pd
+
+import storage
+from analysis.audit import build_audit
 from analysis.load import CrawlFrames, load_crawl
-from analysis.model import Audit
+from analysis.model import ANALYSIS_STAGES, Audit, Stages, flags, with_failures
 from analysis.promo import PromoRules
-from analysis.report import ERRORS_LOG, write_error_log, write_reports
-from analysis.stages import ANALYSIS_STAGES, Stages, with_failures
-from analysis.summary import terminal_summary
-from linkaudit import store
+from analysis.settings import AuditSettings
 from linkaudit.alerts import AlertRuleError, evaluate_rules
 from linkaudit.config import Config, ConfigError, promo_rules
 from linkaudit.errors import EXIT_PARTIAL, CliError
+from linkaudit.upgrade import decide_missing
+from writers.report import ERRORS_LOG, write_error_log, write_reports
+from writers.summary import terminal_summary
 
 
 @dataclass(frozen=True)
@@ -52,41 +54,30 @@ def report_dir(store_path: Path, crawl_id: int) -> Path:
     return store_path.parent / str(crawl_id)
 
 
-def _snapshot_rows(audit: Audit) -> tuple[dict[str, object], dict[str, list[tuple]]]:
-    from analysis.summary import severity_counts
+def _snapshot(audit: Audit) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
+    """The audits row and the snapshot tables the next crawl is compared with."""
+    from analysis.diff import LINK_COLUMNS, LINK_WHY, snapshot_from_audit
+    from writers.summary import severity_counts
 
     pages, links = audit.pages, audit.links
+    snapshot = snapshot_from_audit(audit)
     # The audit's own failures are not facts about the site, to compare with the next crawl.
-    findings = audit.findings[audit.findings["category"] != "audit_incomplete"]
-    flagged = links[_flag(links["off_topic"]) | _flag(links["promotional"])]
+    findings = snapshot.findings[snapshot.findings["category"] != "audit_incomplete"]
     severities = severity_counts(findings)
     summary = {
-        "analysed_at": store.utc_now(), "report_dir": None, "pages": len(pages),
-        "indexable": int(_flag(pages["indexable"]).sum()), "links": len(links),
+        "analysed_at": storage.utc_now(), "report_dir": None, "pages": len(pages),
+        "indexable": int(flags(pages["indexable"]).sum()), "links": len(links),
         "errors": severities.get("error", 0), "warnings": severities.get("warning", 0),
         "notices": severities.get("notice", 0),
-        "off_topic_links": int(_flag(links["off_topic"]).sum()),
-        "promotional_links": int(_flag(links["promotional"]).sum()),
+        "off_topic_links": int(flags(links["off_topic"]).sum()),
+        "promotional_links": int(flags(links["promotional"]).sum()),
     }
-
-    def rows(frame, columns):
-        clean = frame[columns].astype(object).where(frame[columns].notna(), None)
-        return list(clean.itertuples(index=False, name=None))
-
-    tables = {
-        "audit_pages": rows(pages, ["url", "status", "title", "h1", "canonical", "indexable",
-                                    "pagerank"]),
-        "audit_findings": rows(findings.fillna({"detail": "", "target": ""}),
-                               ["url", "category", "severity", "detail", "target"]),
-        "audit_links": rows(flagged.fillna({"promo_reason": "", "why": ""}),
-                            ["source", "target", "anchor", "off_topic", "promotional",
-                             "promo_reason", "why"]),
+    return summary, {
+        "pages": snapshot.pages,
+        "findings": findings.fillna({"detail": "", "target": ""}),
+        "links": snapshot.links.reindex(columns=[*LINK_COLUMNS, LINK_WHY]).fillna(
+            {"promo_reason": "", LINK_WHY: ""}),
     }
-    return summary, tables
-
-
-def _flag(values):
-    return values.astype("boolean").fillna(False).astype(bool)
 
 
 def _compare_with_previous(store_path: Path, audit: Audit, settings: AuditSettings, rules):
@@ -94,8 +85,8 @@ def _compare_with_previous(store_path: Path, audit: Audit, settings: AuditSettin
     from analysis.diff import compare, snapshot_from_audit
     from analysis.load import load_snapshot
 
-    with store.opened(store_path) as conn:
-        previous = store.previous_complete(conn, audit.crawl_id)
+    with storage.opened(store_path) as conn:
+        previous = storage.previous_complete(conn, audit.crawl_id)
     if previous is None:
         return None
     crawl_id, analysed = previous
@@ -110,10 +101,10 @@ def _compare_with_previous(store_path: Path, audit: Audit, settings: AuditSettin
 
 
 def _save_snapshot(store_path: Path, audit: Audit, report: Path | None) -> None:
-    summary, tables = _snapshot_rows(audit)
+    summary, tables = _snapshot(audit)
     summary["report_dir"] = str(report) if report else None
-    with store.opened(store_path) as conn:
-        store.save_snapshot(conn, audit.crawl_id, summary, tables)
+    with storage.opened(store_path) as conn:
+        storage.save_snapshot(conn, audit.crawl_id, summary, tables)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -228,7 +219,7 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
                 out: TextIO) -> ReportResult:
     """Load a crawl, analyse it, compare it with the previous one, write every report file.
 
-    A stage of the audit that fails (analysis/stages.py) makes it partial: every report that
+    A stage of the audit that fails (``analysis.model.Stages``) makes it partial: every report that
     does not need that stage is written, the summary says what failed, and the command ends
     with a one-line error and EXIT_PARTIAL. A partial analysis is neither compared with the
     previous crawl nor kept in the store for later comparisons.
@@ -236,13 +227,12 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
     started = time.perf_counter()
     try:
         rules = promo_rules(config)
+        decide_missing(store_path)
         crawl = load_crawl(store_path, crawl_id)
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
-    except (LookupError, FileNotFoundError, store.StoreError) as exc:
+    except (LookupError, FileNotFoundError, storage.StoreError) as exc:
         raise CliError(str(exc)) from exc
-    except sqlite3.DatabaseError as exc:
-        raise CliError(f"cannot read the crawl store {store_path}: {exc}") from exc
     if crawl.pages.empty:
         raise CliError(f"crawl {crawl.crawl_id} in {store_path} recorded no page")
     default_dir = out_dir is None
@@ -272,7 +262,7 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
 
 def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
                      final: Path, default_dir: bool) -> tuple[Audit, list[Path]]:
-    settings = AuditSettings.from_config(config.analysis)
+    settings = config.analysis
     audit = build_audit(crawl, settings, rules)
     whole = not any(f.stage in ANALYSIS_STAGES for f in audit.failures)
     stages = Stages(f"crawl {crawl.crawl_id}", audit.failures)
@@ -301,18 +291,20 @@ def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | No
     """
     from analysis.diff import compare
     from analysis.load import load_snapshot
-    from analysis.writers import write_csv
+    from writers.tables import write_csv
 
-    with store.opened_readonly(store_path) as conn:
-        complete = store.complete_crawls(conn)
-        analysed = set(store.audit_summaries(conn)) if store.has_table(conn, "audits") else set()
+    with storage.opened_readonly(store_path) as conn:
+        complete = storage.complete_crawls(conn)
+        analysed = set(storage.audit_summaries(conn) if storage.has_table(conn, "audits") else ())
     if old is None:
         if len(complete) < 2:
             raise CliError(f"{store_path} holds {len(complete)} complete crawl(s); "
                            "a comparison needs two")
         old, new = complete[-2], complete[-1]
     try:
-        settings = AuditSettings.from_config(config.analysis)
+        settings = config.analysis
+        if {old, new} - analysed:
+            decide_missing(store_path)
         for crawl_id in {old, new} - analysed:
             _save_snapshot(store_path, build_audit(load_crawl(store_path, crawl_id), settings,
                                                    promo_rules(config)), report=None)
@@ -332,13 +324,13 @@ def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | No
 
 def history_table(store_path: Path) -> str:
     """One line per crawl in the store with its headline figures."""
-    with store.opened_readonly(store_path) as conn:
-        crawls = store.list_crawls(conn)
-        audits = store.audit_summaries(conn) if store.has_table(conn, "audits") else {}
+    with storage.opened_readonly(store_path) as conn:
+        crawls = storage.list_crawls(conn)
+        audits = storage.audit_summaries(conn) if storage.has_table(conn, "audits") else {}
         lines = [f"{'crawl':>5}  {'started (UTC)':<25} {'state':<11} {'pages':>6} {'links':>7} "
                  f"{'errors':>6} {'warnings':>8} {'off-topic':>9} {'promo':>6}  start URL"]
         for info in crawls:
-            numbers = store.counts(conn, info.crawl_id)
+            numbers = storage.counts(conn, info.crawl_id)
             audit = audits.get(info.crawl_id, {})
 
             def figure(key: str, width: int, audit: dict = audit) -> str:

@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         args = build_parser().parse_args(argv)  # --help, --version, usage errors
     from linkaudit import commands
-    from linkaudit.store import StoreError
+    from storage import StoreError
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:

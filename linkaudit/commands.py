@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from linkaudit import store
+import storage
 from linkaudit.config import REPO_ROOT, Config, ConfigError, load_config
 from linkaudit.errors import EXIT_ALERT, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_USAGE, CliError
 
@@ -63,21 +63,21 @@ def _existing_store(args: argparse.Namespace, config: Config) -> Path:
     if args.store:
         path = Path(args.store)
     elif config.site.name:
-        path = REPORTS / config.site.name / "crawls.sqlite"
+        path = storage.default_path(REPORTS, config.site.name)
     elif config.site.start_url:
         from linkaudit.crawling import default_store
 
         path = default_store(config, config.site.start_url, REPORTS)
     else:
-        found = sorted(REPORTS.glob("*/crawls.sqlite"))
+        found = sorted(REPORTS.glob(f"*/{storage.STORE_NAME}"))
         if len(found) != 1:
             where = "no crawl store in reports/" if not found else \
                 f"{len(found)} sites in reports/ ({', '.join(p.parent.name for p in found)})"
             raise CliError(f"{where}: pass --store FILE")
         path = found[0]
     try:
-        store.check_store(path)
-    except store.StoreError as exc:
+        storage.check_store(path)
+    except storage.StoreError as exc:
         raise CliError(str(exc)) from exc
     return path
 
@@ -136,10 +136,10 @@ def _crawl(args: argparse.Namespace, config: Config, url: str, store_path: Path,
     flags = _crawl_flags(args) if hasattr(args, "max_pages") else {}
     try:
         if store_path.is_file() and store_path.stat().st_size:
-            store.check_store(store_path)  # never write a crawl into another program's file
+            storage.check_store(store_path)  # never write a crawl into another program's file
         result = run_crawl(config, url, store_path, resume=args.resume, progress=progress,
                            flags=flags)
-    except (CrawlError, store.StoreError) as exc:
+    except (CrawlError, storage.StoreError) as exc:
         raise CliError(str(exc)) from exc
     print(f"crawl {result.crawl_id} ({result.state}): {result.pages} pages, "
           f"{result.links} link occurrences, stored in {store_path}", file=out)
@@ -218,8 +218,8 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
     with store_lock(store_path):
         crawl_id = args.crawl
         if crawl_id is None:
-            with store.opened_readonly(store_path) as conn:
-                crawl_id = store.newest_crawl(conn)
+            with storage.opened_readonly(store_path) as conn:
+                crawl_id = storage.newest_crawl(conn)
         audit_crawl(config, store_path, crawl_id, Path(args.out) if args.out else None, out)
     return 0
 
@@ -264,7 +264,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     server = serve_in_thread(REPO_ROOT / "demo" / "site")
     url = server.base_url + "articles/baclofene-systeme-nerveux-central.html"
     print(f"demo site served at {server.base_url}", file=out)
-    store_path = REPORTS / config.site.name / "crawls.sqlite"
+    store_path = storage.default_path(REPORTS, config.site.name)
     run_args = argparse.Namespace(command="demo", resume=False, quiet=args.quiet, out=args.out)
     try:
         _crawl_and_audit(run_args, config, url, store_path, out)

@@ -1,8 +1,10 @@
 """Settings: loaded once into one frozen object.
 
-``config/defaults.toml`` holds every key with its default; a site file or
-``--config FILE`` overrides some of them; command-line flags override the file.
-Unknown keys and values of the wrong type are errors that name the key.
+The defaults are the dataclasses' own: ``[crawl]`` is :class:`crawler.options.CrawlOptions`,
+``[analysis]`` :class:`analysis.settings.AuditSettings`. ``config/defaults.toml`` documents
+every key with that default (a test holds the two equal). A site file or ``--config FILE``
+overrides some of them; command-line flags override the file. Unknown keys and values of
+the wrong type are errors that name the key.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from analysis.settings import AuditSettings
+from crawler.options import CrawlOptions
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO_ROOT / "config"
-DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
+DEFAULTS_FILE = REPO_ROOT / "config" / "defaults.toml"  # documentation of the defaults
 
 
 class ConfigError(Exception):
@@ -31,35 +35,6 @@ class SiteConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class CrawlConfig:
-    max_pages: int = 10000
-    max_depth: int = 20
-    max_seconds: float = 0.0
-    concurrency: int = 2
-    delay: float = 0.5
-    autothrottle: bool = True
-    user_agent: str = "linkaudit/0.1"
-    timeout: float = 30.0
-    max_url_length: int = 2048
-    max_download_size: int = 10 * 1024 * 1024
-    obey_robots: bool = True
-    sitemaps: bool = True
-    extra_hosts: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    strip_params: tuple[str, ...] = ()
-    conditional: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisConfig:
-    off_topic_threshold: float | str = "auto"
-    incoherent_threshold: float | str = "auto"
-    topics: int | str = "auto"
-    thin_content_words: int = 200
-    near_duplicate_threshold: float = 0.85
-
-
-@dataclass(frozen=True, slots=True)
 class ReportConfig:
     keep: int = 20
     xlsx: bool = True
@@ -68,8 +43,8 @@ class ReportConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
-    crawl: CrawlConfig = field(default_factory=CrawlConfig)
-    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    crawl: CrawlOptions = field(default_factory=CrawlOptions)
+    analysis: AuditSettings = field(default_factory=AuditSettings)
     report: ReportConfig = field(default_factory=ReportConfig)
     # Overrides of config/promo.toml's keys, validated by analysis.promo.PromoRules.
     promo: Mapping[str, Any] = field(default_factory=lambda: types.MappingProxyType({}))
@@ -78,7 +53,7 @@ class Config:
         """A copy with crawl settings changed (command-line flags); None values are ignored."""
         changes = {k: v for k, v in changes.items() if v is not None}
         for key, value in changes.items():
-            _check_value("crawl", key, value, _hints(CrawlConfig)[key])
+            _check_value("crawl", key, value, _hints(CrawlOptions)[key])
         return replace(self, crawl=replace(self.crawl, **changes))
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,7 +64,7 @@ class Config:
 
 
 SECTIONS: dict[str, type] = {
-    "site": SiteConfig, "crawl": CrawlConfig, "analysis": AnalysisConfig, "report": ReportConfig,
+    "site": SiteConfig, "crawl": CrawlOptions, "analysis": AuditSettings, "report": ReportConfig,
 }
 
 
@@ -207,7 +182,7 @@ def promo_rules(config: Config) -> Any:
 
 def load_config(path: str | Path | None = None) -> Config:
     """Defaults, then the file at ``path`` (if any) on top."""
-    config = apply_tables(Config(), _read_toml(DEFAULTS_FILE))
+    config = Config()
     if path is not None:
         config = apply_tables(config, _read_toml(Path(path)))
     return config

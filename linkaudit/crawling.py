@@ -5,20 +5,18 @@ Scrapy's reactor cannot be restarted, so one process runs at most one crawl.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import signal
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import storage
 from crawler.settings import scrapy_settings
 from crawler.urls import normalize_url, site_key
-from linkaudit import store
 from linkaudit.config import Config, ConfigError, apply_tables, field_names
 
 MAX_START_HOPS = 10  # redirects followed from the start URL to its page
@@ -44,7 +42,7 @@ def site_name(config: Config, start_url: str) -> str:
 
 
 def default_store(config: Config, start_url: str, reports_dir: Path = Path("reports")) -> Path:
-    return reports_dir / site_name(config, start_url) / "crawls.sqlite"
+    return storage.default_path(reports_dir, site_name(config, start_url))
 
 
 def check_start_url(url: str) -> str:
@@ -95,27 +93,6 @@ def resumed_config(config: Config, recorded: Mapping[str, Any],
     return config.with_crawl(**flags)
 
 
-def resume_state(conn: sqlite3.Connection, crawl_id: int
-                 ) -> tuple[set[str], list[tuple[str, int | None, str | None]]]:
-    """URLs the crawl has recorded, and the pending targets its recorded pages point to."""
-    done = {row[0] for row in conn.execute("SELECT url FROM pages WHERE crawl_id = ?",
-                                           (crawl_id,))}
-    rows = conn.execute(
-        """
-        SELECT l.target, MIN(p.depth) + 1, MIN(l.source)
-        FROM links l JOIN pages p ON p.crawl_id = l.crawl_id AND p.url = l.source
-        WHERE l.crawl_id = ? AND l.target IS NOT NULL AND p.status = 200
-        GROUP BY l.target
-        UNION ALL
-        SELECT r.location, p.depth, r.url
-        FROM redirects r JOIN pages p ON p.crawl_id = r.crawl_id AND p.url = r.url
-        WHERE r.crawl_id = ?
-        """, (crawl_id, crawl_id)).fetchall()
-    frontier = [(url, depth, ref) for url, depth, ref in rows if url not in done]
-    frontier.sort(key=lambda row: (row[1] is None, row[1] or 0, row[0]))
-    return done, frontier
-
-
 def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool = False,
               progress: bool = True, flags: Mapping[str, Any] | None = None) -> CrawlResult:
     """Crawl the site into the store; returns what was recorded.
@@ -126,19 +103,17 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     from scrapy.crawler import CrawlerProcess
 
     start_url = check_start_url(start_url)
-    conn = store.connect(store_path)
+    conn = storage.connect(store_path)
     done: set[str] = set()
     frontier: list[tuple[str, int | None, str | None]] = []
-    previous = store.last_unfinished_crawl(conn, start_url) if resume else None
+    previous = storage.last_unfinished_crawl(conn, start_url) if resume else None
     # The caller holds the site's lock: a crawl still marked running was killed.
-    store.mark_abandoned(conn, keep=previous.crawl_id if previous else None)
+    storage.mark_abandoned(conn, keep=previous.crawl_id if previous else None)
     if previous is not None:
         crawl_id, job_dir = previous.crawl_id, previous.job_dir
         config = resumed_config(config, previous.settings, flags or {})
-        conn.execute("UPDATE crawls SET settings_json = ? WHERE crawl_id = ?",
-                     (json.dumps(config.as_dict(), sort_keys=True, default=str), crawl_id))
-        conn.commit()
-        done, frontier = resume_state(conn, crawl_id)
+        storage.set_settings(conn, crawl_id, config.as_dict())
+        done, frontier = storage.resume_state(conn, crawl_id)
         if job_dir:
             # The frontier rebuilt from the store is complete on its own, and the spider
             # counts each of its requests against max_pages. Requests left in Scrapy's JOBDIR
@@ -146,20 +121,19 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
             # (and after a kill the queue cannot be trusted at all): start it empty.
             shutil.rmtree(job_dir, ignore_errors=True)
     else:
-        crawl_id = store.start_crawl(conn, site_name(config, start_url), start_url,
+        crawl_id = storage.start_crawl(conn, site_name(config, start_url), start_url,
                                      config.as_dict())
         job_dir = str(store_path.parent / "jobs" / str(crawl_id))
-        conn.execute("UPDATE crawls SET job_dir = ? WHERE crawl_id = ?", (job_dir, crawl_id))
-        conn.commit()
+        storage.set_job_dir(conn, crawl_id, job_dir)
     conn.close()
 
-    settings = scrapy_settings(config.crawl, store=str(store_path), crawl_id=crawl_id,
-                               job_dir=job_dir)
+    previous_crawl = None
     if config.crawl.conditional:
-        with store.opened(store_path) as conn:
-            settings["LINKAUDIT_PREVIOUS_CRAWL"] = store.previous_complete_crawl(
-                conn, start_url, before=crawl_id) or 0
-    settings["LINKAUDIT_PROGRESS"] = progress
+        with storage.opened(store_path) as conn:
+            previous_crawl = storage.previous_complete_crawl(conn, start_url, before=crawl_id)
+    settings = scrapy_settings(config.crawl, store=str(store_path), crawl_id=crawl_id,
+                               job_dir=job_dir, previous_crawl=previous_crawl,
+                               progress=progress)
     process = CrawlerProcess(settings)
     quiet_failure_logs()
     process.crawl("site", start_url=start_url, resume_done=done, resume_frontier=frontier)
@@ -182,45 +156,44 @@ def quiet_failure_logs() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def start_problem(conn: sqlite3.Connection, crawl_id: int, start_url: str) -> str | None:
+def start_problem(conn: Any, crawl_id: int, start_url: str) -> str | None:
     """Why the start URL led to no HTML page answering 200 (redirects followed), or None."""
     url, seen = start_url, [start_url]
     while True:
-        row = conn.execute("SELECT status, error, redirect_to, content_type, is_html FROM pages"
-                           " WHERE crawl_id = ? AND url = ?", (crawl_id, url)).fetchone()
+        row = storage.page_outcome(conn, crawl_id, url)
         via = "" if url == start_url else f" (redirected to {url})"
         if row is None:
             if url == start_url:
                 return f"the start URL {start_url} was not requested"
             return f"the start URL {start_url} redirects to {url}, which was not crawled " \
                    "(another host? see --alias)"
-        status, error, redirect_to, content_type, is_html = row
+        status = row.status
         if status is None:
-            return f"cannot reach the start URL {start_url}{via}: {error}"
-        if 300 <= status < 400 and redirect_to:
-            if redirect_to in seen or len(seen) > MAX_START_HOPS:
+            return f"cannot reach the start URL {start_url}{via}: {row.error}"
+        if 300 <= status < 400 and row.redirect_to:
+            if row.redirect_to in seen or len(seen) > MAX_START_HOPS:
                 return f"the start URL {start_url} redirects in a loop or too many times"
-            url = redirect_to
+            url = row.redirect_to
             seen.append(url)
             continue
         if status != 200:
             return f"the start URL {start_url}{via} answered {status}, not 200"
-        if not is_html:
+        if not row.is_html:
             return f"the start URL {start_url}{via} is not an HTML page " \
-                   f"({content_type or 'no Content-Type'})"
+                   f"({row.content_type or 'no Content-Type'})"
         return None
 
 
 def summarize(store_path: Path, crawl_id: int, start_url: str) -> CrawlResult:
     """What the crawl recorded; a crawl that ended without a start page becomes 'failed'."""
-    with store.opened(store_path) as conn:
-        info = store.get_crawl(conn, crawl_id)
+    with storage.opened(store_path) as conn:
+        info = storage.get_crawl(conn, crawl_id)
         problem = start_problem(conn, crawl_id, start_url)
         state, reason = info.state, info.finish_reason
         if state == "complete" and problem is not None:
             state, reason = "failed", problem
-            store.mark_failed(conn, crawl_id, problem)
-        numbers = store.counts(conn, crawl_id)
+            storage.mark_failed(conn, crawl_id, problem)
+        numbers = storage.counts(conn, crawl_id)
     return CrawlResult(
         store_path=store_path, crawl_id=crawl_id, state=state, finish_reason=reason,
         pages=numbers["pages"], links=numbers["links"],

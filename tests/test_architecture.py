@@ -1,39 +1,119 @@
-"""The dependency direction the layout promises: analysis never imports crawler."""
+"""The layers the layout promises, checked on the source.
+
+    storage    imports none of linkaudit's packages: it is the bottom
+    crawler    imports storage and itself only
+    analysis   imports storage and itself only (never the crawler)
+    writers    import the finished audit's model (analysis.model) and themselves only
+    linkaudit  the command line: may import every other package
+
+Every SQL statement is written in storage; nothing is read from a file when the crawler's
+settings are imported.
+"""
 
 from __future__ import annotations
 
 import ast
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 
+OURS = {"storage", "crawler", "analysis", "writers", "linkaudit"}
+# What each package may import of ours, as module-name prefixes.
+ALLOWED = {
+    "storage": ("storage",),
+    "crawler": ("crawler", "storage"),
+    "analysis": ("analysis", "storage"),
+    "writers": ("writers", "analysis.model"),
+    "linkaudit": tuple(OURS),
+}
+SQL = re.compile(r"\b(?:SELECT\b[\s\S]*\bFROM|INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|"
+                 r"DELETE\s+FROM|CREATE\s+(?:TABLE|INDEX)|ALTER\s+TABLE|PRAGMA\s)")
+
 
 def imported_modules(path: Path) -> set[str]:
+    """Full names of the modules a file imports (relative imports made absolute)."""
     tree = ast.parse(path.read_text("utf-8"))
+    package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names |= {f"{base}.{alias.name}" for alias in node.names} | {base}
     return names
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "analysis").rglob("*.py")),
-                         ids=lambda p: p.name)
-def test_analysis_never_imports_crawler(path):
-    assert "crawler" not in imported_modules(path)
+def sources(*packages: str) -> list[Path]:
+    return sorted(path for package in packages for path in (REPO / package).rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "crawler").rglob("*.py")), ids=lambda p: p.name)
-def test_crawler_never_imports_analysis(path):
-    assert "analysis" not in imported_modules(path)
+def ours(name: str) -> bool:
+    return name.split(".")[0] in OURS
+
+
+@pytest.mark.parametrize("path", sources(*ALLOWED), ids=lambda p: str(p.relative_to(REPO)))
+def test_each_package_imports_only_the_layers_below_it(path):
+    package = path.relative_to(REPO).parts[0]
+    allowed = ALLOWED[package]
+    wrong = sorted(name for name in imported_modules(path) if ours(name)
+                   and not any(name == a or name.startswith(a + ".") for a in allowed))
+    assert not wrong, f"{package} may import only {allowed}"
+
+
+def test_the_layers_exist_as_packages():
+    for package in ALLOWED:
+        assert (REPO / package / "__init__.py").is_file(), package
+
+
+@pytest.mark.parametrize("path", sources("crawler", "analysis", "writers", "linkaudit"),
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_no_sql_outside_storage(path):
+    tree = ast.parse(path.read_text("utf-8"))
+    assert "sqlite3" not in {name.split(".")[0] for name in imported_modules(path)}
+    statements = [node.value for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and SQL.search(node.value)]
+    assert not statements
+
+
+def test_the_sql_detector_finds_the_statements_storage_holds():
+    found = [path.name for path in sources("storage")
+             if any(isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and SQL.search(node.value)
+                    for node in ast.walk(ast.parse(path.read_text("utf-8"))))]
+    assert {"schema.py", "crawls.py", "pages.py", "frames.py", "snapshots.py"} <= set(found)
+
+
+def test_importing_the_crawler_settings_reads_no_file():
+    probe = (
+        "import json, sys\n"
+        "opened = []\n"
+        "def hook(event, args):\n"
+        "    if event == 'open' and isinstance(args[0], str) and args[0].startswith(sys.argv[1])"
+        " and not args[0].endswith(('.py', '.pyc')):\n"
+        "        opened.append(args[0])\n"
+        "sys.addaudithook(hook)\n"
+        "import crawler.settings\n"
+        "print(json.dumps(opened))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(REPO)], cwd=REPO,
+                          capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == []
 
 
 def test_no_code_reads_outside_the_repository():
-    for folder in ("analysis", "crawler", "linkaudit", "tests", "benchmarks"):
+    for folder in ("analysis", "crawler", "linkaudit", "storage", "writers", "tests",
+                   "benchmarks"):
         for path in (REPO / folder).rglob("*.py"):
             if path == Path(__file__):
                 continue

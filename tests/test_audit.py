@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.audit import AuditSettings, build_audit, first_h1, offtopic_table
-from analysis.load import CrawlFrames, indexable_mask, internal_mask
+from analysis.load import CrawlFrames, indexable_mask
 from analysis.promo import default_rules
 
 SITE = "https://clinic.test"
@@ -48,7 +48,8 @@ def page_row(path: str, status: int = 200, redirect_to: str | None = None,
             "x_robots_tag": None, "canonical": None, "lang": "fr" if html else None,
             "word_count": 300 if html else None, "content_hash": path if html else None,
             "etag": None, "last_modified": None, "blocked_by_robots": False, "is_html": html,
-            "fetched_at": "2026-01-01T00:00:00+00:00", "not_modified": False}
+            "fetched_at": "2026-01-01T00:00:00+00:00", "not_modified": False,
+            "internal": True, "noindex": ""}
 
 
 def link_row(source: str, target: str, order: int, anchor: str, context: str = "",
@@ -67,8 +68,6 @@ def crawl() -> CrawlFrames:
     pages["status"] = pages["status"].astype("Int64")
     pages["depth"] = pages["depth"].astype("Int64")
     pages["word_count"] = pages["word_count"].astype("Int64")
-    hosts = frozenset({"clinic.test"})
-    pages["internal"] = internal_mask(pages["url"], hosts)
     pages["indexable"] = indexable_mask(pages) & pages["internal"]
     links = pd.DataFrame([
         link_row("spasticite", "sclerose", 0, "sclérose en plaques"),
@@ -91,7 +90,7 @@ def crawl() -> CrawlFrames:
     redirects = pd.DataFrame(columns=["url", "status", "location"])
     return CrawlFrames(crawl_id=1, site="clinic", start_url=url("spasticite"),
                        started_at="2026-01-01", finished_at="2026-01-01", state="complete",
-                       hosts=hosts, pages=pages, links=links, headings=headings,
+                       pages=pages, links=links, headings=headings,
                        sections=sections, redirects=redirects)
 
 

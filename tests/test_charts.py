@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from analysis import charts
-from analysis.charts import CHARTS, OFF_TOPIC_RED, topic_colours, write_charts
 from tests.audit_factory import make_audit
+from writers import charts
+from writers.charts import CHARTS, OFF_TOPIC_RED, topic_colours, write_charts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -122,7 +122,7 @@ def test_drawing_charts_never_loads_pyplot(tmp_path):
     # pyplot would pick a GUI backend and keep global figure state.
     code = (
         "import sys; from pathlib import Path;"
-        "from tests.audit_factory import make_audit; from analysis.charts import write_charts;"
+        "from tests.audit_factory import make_audit; from writers.charts import write_charts;"
         f"write_charts(make_audit(40), Path({str(tmp_path)!r}));"
         "print('matplotlib.pyplot' in sys.modules)"
     )

@@ -4,8 +4,6 @@ import pandas as pd
 import pytest
 
 from analysis.checks import (
-    FINDING_COLUMNS,
-    SEVERITY,
     artifact_findings,
     artifact_kind,
     concat_findings,
@@ -17,6 +15,7 @@ from analysis.checks import (
     quote,
     thin_content_findings,
 )
+from analysis.model import FINDING_COLUMNS, SEVERITY
 
 SITE = "https://clinique.example"
 CONTRACT_CATEGORIES = {
@@ -40,6 +39,7 @@ def page(path: str, **overrides: object) -> dict[str, object]:
         "meta_description": "A description.",
         "meta_robots": None,
         "x_robots_tag": None,
+        "noindex": "",  # the crawler's verdict (crawler/robots.py)
         "canonical": None,
         "word_count": 500,
         "blocked_by_robots": False,
@@ -216,8 +216,8 @@ def test_thin_content_ignores_non_indexable_pages() -> None:
 
 def test_indexability_findings() -> None:
     pages = pages_frame(
-        page("/meta", meta_robots="noindex, follow", indexable=False),
-        page("/header", x_robots_tag="none", indexable=False),
+        page("/meta", meta_robots="noindex, follow", noindex="meta robots", indexable=False),
+        page("/header", x_robots_tag="none", noindex="X-Robots-Tag", indexable=False),
         page("/canon", canonical=f"{SITE}/other", indexable=False),
         page("/self", canonical=f"{SITE}/self"),
         page("/blocked", status=None, blocked_by_robots=True, is_html=False, indexable=False),
@@ -307,7 +307,8 @@ def test_artifact_findings_quote_text_and_name_section() -> None:
 
 def test_page_findings_combines_all_checks_in_severity_order() -> None:
     pages = pages_frame(
-        page("/a", title=None, word_count=50), page("/b", meta_robots="noindex", indexable=False)
+        page("/a", title=None, word_count=50),
+        page("/b", meta_robots="noindex", noindex="meta robots", indexable=False),
     )
     headings = headings_frame(("/a", 2, "Sans h1"))
     sections = pd.DataFrame(

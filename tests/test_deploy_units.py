@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.checks import SEVERITY
+from analysis.model import SEVERITY
 from linkaudit.alerts import parse_rule
 from linkaudit.cli import build_parser
 

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import (
-    CONTEXT_CAP,
-    PARAGRAPH_CAP,
-    collapse_whitespace,
-    count_words,
-    decode_html,
-    extract_page,
-    sentence_around,
-)
+from crawler.decoding import decode_html
+from crawler.extract import PARAGRAPH_CAP, extract_page
 from crawler.items import Heading, Link, PageExtract, Section
+from crawler.sentences import CONTEXT_CAP, collapse_whitespace, count_words, sentence_around
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 ARTICLE_URL = "https://www.clinique.example/sante/baclofene/"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis import graph
-from analysis.checks import FINDING_COLUMNS
+from analysis.model import FINDING_COLUMNS
 
 SITE = "https://site.test"
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from analysis.charts import write_charts
-from analysis.html_report import MAX_TABLE_ROWS, flagged_links, render_html, write_html
 from tests.audit_factory import make_audit
 from tests.browser import chromium_available, dump_dom, screenshot
+from writers.charts import write_charts
+from writers.html_report import MAX_TABLE_ROWS, flagged_links, render_html, write_html
 
 HOSTILE_URL = 'https://sante-exemple.fr/x"onmouseover="alert(2)'
 

@@ -19,15 +19,15 @@ import pandas as pd
 import pytest
 
 from analysis.audit import AuditSettings, build_audit
-from analysis.html_report import render_html
 from analysis.promo import default_rules
-from analysis.report import CSV_FILES, ERRORS_LOG, INCOMPLETE_MARKER, write_reports
-from analysis.summary import terminal_summary
 from linkaudit.cli import main
 from linkaudit.errors import EXIT_PARTIAL
 from tests.audit_factory import make_audit
 from tests.conftest import DEMO_SITE, REPO, run_cli, serve
 from tests.test_audit import crawl  # noqa: F401 - the small hand-made crawl, a fixture
+from writers.html_report import render_html
+from writers.report import CSV_FILES, ERRORS_LOG, INCOMPLETE_MARKER, write_reports
+from writers.summary import terminal_summary
 
 
 def boom(*args: object, **kwargs: object) -> None:
@@ -114,14 +114,14 @@ def _fail_on(name: str, real):
 
 
 def test_each_failing_writer_leaves_its_file_out_and_the_others_in(tmp_path, monkeypatch):
-    import analysis.charts
-    import analysis.report
+    import writers.charts
+    import writers.report
 
-    caption = analysis.charts.CHARTS["top_pages.png"][1]
-    monkeypatch.setitem(analysis.charts.CHARTS, "top_pages.png", (boom, caption))
-    monkeypatch.setattr("analysis.report.write_csv", _fail_on("pages.csv",
-                                                              analysis.report.write_csv))
-    monkeypatch.setattr("analysis.report.write_xlsx", boom)
+    caption = writers.charts.CHARTS["top_pages.png"][1]
+    monkeypatch.setitem(writers.charts.CHARTS, "top_pages.png", (boom, caption))
+    monkeypatch.setattr("writers.report.write_csv", _fail_on("pages.csv",
+                                                             writers.report.write_csv))
+    monkeypatch.setattr("writers.report.write_xlsx", boom)
     audit, files = write_reports(make_audit(40), tmp_path)
     failed = {(f.stage, f.subject) for f in audit.failures}
     assert failed == {("charts", "top_pages.png"), ("csv", "pages.csv"),
@@ -141,7 +141,7 @@ def test_each_failing_writer_leaves_its_file_out_and_the_others_in(tmp_path, mon
 
 
 def test_failing_html_is_still_in_findings_csv(tmp_path, monkeypatch):
-    monkeypatch.setattr("analysis.report.write_html", boom)
+    monkeypatch.setattr("writers.report.write_html", boom)
     audit, _ = write_reports(make_audit(20), tmp_path, xlsx=False)
     assert [f.stage for f in audit.failures] == ["html"]
     findings = pd.read_csv(tmp_path / "findings.csv", encoding="utf-8-sig")
@@ -154,7 +154,7 @@ def test_a_file_system_error_stops_the_writing_and_leaves_the_folder_marked(
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("analysis.report.write_xlsx", full)
+    monkeypatch.setattr("writers.report.write_xlsx", full)
     with pytest.raises(OSError):
         write_reports(make_audit(20), tmp_path)
     marker = (tmp_path / INCOMPLETE_MARKER).read_text("utf-8")
@@ -283,7 +283,7 @@ def test_cli_partial_audit_writes_the_rest_and_exits_5(site, monkeypatch):
     assert "Partial audit" in (folder / "index.html").read_text("utf-8")
     assert (folder / "report.xlsx").exists() and not (folder / INCOMPLETE_MARKER).exists()
     assert (site / "latest").resolve() == folder.resolve()
-    from linkaudit import store  # a partial analysis is no baseline for the next crawl
+    import storage as store  # a partial analysis is no baseline for the next crawl
 
     with store.opened(site / "crawls.sqlite") as conn:
         assert 1 not in store.audit_summaries(conn)
@@ -305,7 +305,7 @@ def test_cli_disk_full_is_one_line_and_the_store_is_intact(site, monkeypatch):
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("analysis.report.write_xlsx", full)
+    monkeypatch.setattr("writers.report.write_xlsx", full)
     code, out, err = analyze("--store", str(site / "crawls.sqlite"))
     assert code == 1
     assert len(err.strip().splitlines()) == 1
@@ -347,13 +347,13 @@ def test_republishing_a_folder_swaps_it_whole_while_latest_points_at_it(site, mo
 KILLABLE = """
 import sys, time
 from pathlib import Path
-import analysis.report
+import writers.report
 
 def slow(audit, path, *args, **kwargs):
     Path(sys.argv[1]).write_text("writing")
     time.sleep(120)
 
-analysis.report.write_xlsx = slow
+writers.report.write_xlsx = slow
 from linkaudit.cli import main
 sys.exit(main(sys.argv[2:]))
 """

@@ -100,7 +100,8 @@ def test_a_document_longer_than_the_batch_buffer() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(alphabet=" \t\nab\xa0", max_size=6), max_size=25))
 def test_collapsed_prefix_length_matches_collapsing_the_prefix(parts: list[str]) -> None:
-    from crawler.extract import _CollapsedPrefix, collapse_whitespace
+    from crawler.extract import _CollapsedPrefix
+    from crawler.sentences import collapse_whitespace
 
     prefix = _CollapsedPrefix(parts)
     for k in range(len(parts) + 1):

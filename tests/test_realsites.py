@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from analysis.load import load_crawl
+from linkaudit.upgrade import decide_missing
 
 ROOT = Path(__file__).parent / "realsites"
 SITES = sorted(path.parent for path in ROOT.glob("*/labels.json"))
@@ -31,6 +32,7 @@ def site(request, tmp_path_factory):
     with gzip.open(folder / "crawls.sqlite.gz") as packed, store.open("wb") as unpacked:
         shutil.copyfileobj(packed, unpacked)
     labels = json.loads((folder / "labels.json").read_text("utf-8"))
+    decide_missing(store)  # stored by an older linkaudit
     return folder, labels, load_crawl(store)
 
 

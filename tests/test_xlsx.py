@@ -5,8 +5,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.xlsx import cell_value, neutralise, write_xlsx
 from tests.audit_factory import make_audit
+from writers.xlsx import cell_value, neutralise, write_xlsx
 
 SHEETS = ["pages", "links", "headings", "findings", "offtopic_links"]
 HOSTILE_ANCHORS = ['=HYPERLINK("http://evil")', "+33 1 23", "-2+3", "@SUM(A1)", "\tx", "\rx"]

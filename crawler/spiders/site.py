@@ -8,7 +8,6 @@ what the crawl store keeps is written by :class:`crawler.pipelines.StorePipeline
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +21,11 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.internet.threads import deferToThread
 
+import storage
 from crawler.extract import extract_page
 from crawler.items import PageItem
 from crawler.middlewares import AlreadyFetched, OffSite
+from crawler.options import CrawlOptions
 from crawler.urls import host_of, is_internal, normalize_url, rehost
 
 # Sitemap-only URLs wait until every page reachable by links has been requested, so the
@@ -81,16 +82,16 @@ class SiteSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.max_pages = settings.getint("LINKAUDIT_MAX_PAGES", 10000)
-        spider.max_depth = settings.getint("LINKAUDIT_MAX_DEPTH", 20)
-        spider.max_url_length = settings.getint("LINKAUDIT_MAX_URL_LENGTH", 2048)
-        spider.use_sitemaps = settings.getbool("LINKAUDIT_SITEMAPS", True)
-        spider.strip_params = tuple(settings.getlist("LINKAUDIT_STRIP_PARAMS"))
-        spider.hosts = {host_of(spider.start_url)} | {
-            h.lower() for h in settings.getlist("LINKAUDIT_EXTRA_HOSTS")}
+        options = CrawlOptions.from_settings(settings)
+        spider.max_pages = options.max_pages
+        spider.max_depth = options.max_depth
+        spider.max_url_length = options.max_url_length
+        spider.use_sitemaps = options.sitemaps
+        spider.strip_params = tuple(options.strip_params)
+        spider.hosts = {host_of(spider.start_url)} | {h.lower() for h in options.extra_hosts}
         spider.aliases = frozenset(
             host_of(a) if "://" in a else a.strip().strip("/").lower()
-            for a in settings.getlist("LINKAUDIT_ALIASES") if a.strip())
+            for a in options.aliases if a.strip())
         parts = urlsplit(spider.start_url)
         spider.origin = f"{parts.scheme}://{parts.netloc}"
         spider.max_sitemap_size = settings.getint("DOWNLOAD_MAXSIZE", 10 * 1024 * 1024)
@@ -347,13 +348,8 @@ class PreviousCrawl:
 
     def __init__(self, store_path: str, crawl_id: int) -> None:
         self.crawl_id = crawl_id
-        self.conn = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True,
-                                    check_same_thread=False)
-        rows = self.conn.execute(
-            "SELECT url, etag, last_modified FROM pages WHERE crawl_id = ? AND status = 200 "
-            "AND is_html = 1 AND (etag IS NOT NULL OR last_modified IS NOT NULL)",
-            (crawl_id,))
-        self._validators = {url: (etag, modified) for url, etag, modified in rows}
+        self.conn = storage.readonly(store_path, threads=True)
+        self._validators = storage.validators(self.conn, crawl_id)
 
     @classmethod
     def open(cls, store_path: str | None, crawl_id: int) -> PreviousCrawl | None:
@@ -377,11 +373,7 @@ class PreviousCrawl:
         self.conn.close()
 
     def targets(self, url: str) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT target FROM links WHERE crawl_id = ? AND source = ? AND target IS NOT NULL"
-            " UNION SELECT canonical FROM pages WHERE crawl_id = ? AND url = ?"
-            " AND canonical IS NOT NULL", (self.crawl_id, url, self.crawl_id, url))
-        return [row[0] for row in rows]
+        return storage.followed_targets(self.conn, self.crawl_id, url)
 
 
 def _describe(failure: Any) -> str:

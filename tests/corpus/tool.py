@@ -24,7 +24,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from crawler.extract import BLOCK_TAGS, SKIPPED_TAGS, collapse_whitespace, count_words, parse_html
+from crawler.decoding import parse_html
+from crawler.positions import BLOCK_TAGS, SKIPPED_TAGS
+from crawler.sentences import collapse_whitespace, count_words
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "link", "iframe", "object", "embed")
 _KEEP_LINK_RELS = {"canonical", "alternate", "next", "prev", "amphtml"}

@@ -17,14 +17,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.charts import chart_caption, page_label
-from analysis.model import Audit
-from analysis.summary import SEVERITIES, headline_counts, severity_counts
+from analysis.model import (
+    SEVERITY_ORDER,
+    SUGGESTION_SEPARATOR,
+    Audit,
+    flags,
+    page_titles,
+    with_titles,
+)
+from writers.charts import chart_caption, page_label
+from writers.summary import headline_counts, severity_counts
 
 MAX_TABLE_ROWS = 2_000  # beyond this a browser table gets slow; the CSV has everything
 TEMPLATES = Path(__file__).with_name("templates")
 WIDE_CHARTS = {"link_graph.png", "section_coherence.png"}
-SUGGESTION_SEPARATOR = " | "
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def _cell(value: object, kind: str) -> str:
         return f"<td>{shown}</td>"
     if kind == "severity" and not _missing(value):
         return (
-            f'<td data-v="{SEVERITIES.index(value) if value in SEVERITIES else 9}">'
+            f'<td data-v="{SEVERITY_ORDER.get(value, 9)}">'
             f'<span class="badge {escape(str(value))}">{escape(str(value))}</span></td>'
         )
     return f"<td>{_text(value)}</td>"
@@ -139,47 +145,35 @@ def _filtered_table(
 # ---------------------------------------------------------------- flagged links
 
 
-def _titles(pages: pd.DataFrame) -> pd.Series:
-    return pages.drop_duplicates("url").set_index("url")["title"]
-
-
-def _flag(series: pd.Series) -> pd.Series:
-    return series.astype("boolean").fillna(False).astype(bool)
-
-
 def _offtopic_rows(audit: Audit) -> pd.DataFrame:
+    """The audit's off-topic table, each link's promo_reason (if any) after its why."""
     off = audit.offtopic
-    links = audit.links
-    promo = links[_flag(links["promotional"])].drop_duplicates(["source", "target"])
-    promo_reason = promo.set_index(["source", "target"])["promo_reason"]
-    keys = pd.MultiIndex.from_frame(off[["source", "target"]])
     reason = off["why"].astype("string").fillna("")
-    extra = pd.Series(promo_reason.reindex(keys).to_numpy(), index=off.index).astype("string")
+    extra = (off["promo_reason"] if "promo_reason" in off.columns
+             else pd.Series(pd.NA, index=off.index)).astype("string")
     reason = reason.where(extra.isna() | (extra == ""), reason + " · " + extra)
-    return off.assign(off_topic=True, promotional=_flag(off["promotional"]), reason=reason)
+    return off.assign(off_topic=True, promotional=flags(off["promotional"]), reason=reason)
+
+
+def _promotional_rows(audit: Audit) -> pd.DataFrame:
+    """The links the audit judged promotional but not off-topic (those are in its
+    off-topic table already), titled as the off-topic table is."""
+    links = audit.links
+    promo = links[flags(links["promotional"]) & ~flags(links["off_topic"])]
+    return with_titles(promo, audit.pages).assign(
+        off_topic=False, promotional=True, reason=promo["promo_reason"], suggested_targets="")
 
 
 def flagged_links(audit: Audit) -> pd.DataFrame:
     """Off-topic and promotional links, one row each, grouped by source page.
 
-    Sources with the most flagged links come first; within a page, links that
-    are both off-topic and promotional lead, then the least relevant.
+    Nothing is judged here: the off-topic links are the audit's ``offtopic`` table, the
+    promotional ones its links flagged ``promotional`` and not ``off_topic``. Sources with
+    the most flagged links come first; within a page, links that are both off-topic and
+    promotional lead, then the least relevant.
     """
-    titles = _titles(audit.pages)
     off = _offtopic_rows(audit)
-    links = audit.links
-    already = pd.MultiIndex.from_frame(links[["source", "target"]]).isin(
-        pd.MultiIndex.from_frame(off[["source", "target"]])
-    )
-    promo = links[_flag(links["promotional"]) & ~already]
-    promo = promo.assign(
-        source_title=promo["source"].map(titles),
-        target_title=promo["target"].map(titles),
-        off_topic=False,
-        promotional=True,
-        reason=promo["promo_reason"],
-        suggested_targets="",
-    )
+    promo = _promotional_rows(audit)
     keep = [
         "source",
         "source_title",
@@ -273,7 +267,7 @@ def _flagged_section(audit: Audit) -> str:
     flagged = flagged_links(audit)
     if flagged.empty:
         return "<p>No off-topic or promotional links were found.</p>"
-    titles = _titles(audit.pages)
+    titles = page_titles(audit.pages)
     shown = flagged.head(MAX_TABLE_ROWS)
     groups = "".join(
         _flagged_group(str(source), rows, titles)
@@ -332,7 +326,7 @@ def _findings_section(audit: Audit) -> str:
     findings = audit.findings
     if findings.empty:
         return "<p>No problems found.</p>"
-    rank = findings["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(9)
+    rank = findings["severity"].map(SEVERITY_ORDER).fillna(9)
     summary = (
         findings.assign(_rank=rank)
         .groupby(["_rank", "severity", "category"])
@@ -352,7 +346,7 @@ def _all_findings_section(audit: Audit) -> str:
     findings = audit.findings
     if findings.empty:
         return "<p>No problems found.</p>"
-    rank = findings["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(9)
+    rank = findings["severity"].map(SEVERITY_ORDER).fillna(9)
     ordered = findings.assign(_rank=rank).sort_values(["_rank", "category", "url"])
     return _filtered_table(ordered, FINDING_COLUMNS, "findings", "findings.csv")
 

@@ -1,11 +1,11 @@
 """Writing an audit to its report folder: the contract's CSV files, charts, HTML, workbook.
 
-Each writer is a stage (analysis/stages.py): one that raises leaves its file out and the
-others are still written, the failure is added to the audit (an ``audit_incomplete``
-finding, a banner in index.html) and its traceback goes to ``errors.log``. An
-``OSError`` (disk full, folder removed, permission) is no writer's fault and stops the
-writing. ``INCOMPLETE.txt`` is written first and removed last, so a folder whose writing
-was cut short (killed, disk full) says so.
+Each writer is a stage (``Stages`` in analysis/model.py): one that raises leaves its file
+out and the others are still written, the failure is added to the audit (an
+``audit_incomplete`` finding, a banner in index.html) and its traceback goes to
+``errors.log``. An ``OSError`` (disk full, folder removed, permission) is no writer's
+fault and stops the writing. ``INCOMPLETE.txt`` is written first and removed last, so a
+folder whose writing was cut short (killed, disk full) says so.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from analysis import charts
-from analysis.html_report import write_html
-from analysis.model import Audit
-from analysis.stages import Stages, with_failures
-from analysis.writers import CONTRACT_COLUMNS, write_csv
-from analysis.xlsx import write_xlsx
+from analysis.model import Audit, Stages, with_failures
+from writers import charts
+from writers.html_report import write_html
+from writers.tables import CONTRACT_COLUMNS, write_csv
+from writers.xlsx import write_xlsx
 
 CSV_FILES = {
     "pages.csv": "pages",

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.model import Audit
+from analysis.model import SEVERITIES, Audit, flags
 
-SEVERITIES = ("error", "warning", "notice")
 # What editors act on first, after errors: links that send readers off topic or
 # sell to them, then links that lead nowhere, then structure and content issues.
 CATEGORY_PRIORITY = (
@@ -78,7 +77,7 @@ class Problem:
 def _true_count(frame: pd.DataFrame, column: str) -> int:
     if column not in frame.columns:
         return 0
-    return int(frame[column].astype("boolean").fillna(False).sum())
+    return int(flags(frame[column]).sum())
 
 
 def headline_counts(audit: Audit) -> dict[str, int]:

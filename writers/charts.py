@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from analysis.model import Audit
+from analysis.model import Audit, flags, page_titles
 
 DPI = 110
 FULL_GRAPH_MAX_PAGES = 300  # above this a page-level drawing is an unreadable hairball
@@ -81,18 +81,13 @@ def page_label(title: object, url: str, width: int = 42) -> str:
     return _shorten(path, width)
 
 
-def _flag(series: pd.Series) -> pd.Series:
-    """A boolean column with missing values read as False."""
-    return series.astype("boolean").fillna(False).astype(bool)
-
-
 def _site_pages(pages: pd.DataFrame) -> pd.DataFrame:
     """Pages of the audited site (the crawl may have requested external URLs too)."""
-    return pages[_flag(pages["internal"])] if "internal" in pages.columns else pages
+    return pages[flags(pages["internal"])] if "internal" in pages.columns else pages
 
 
 def _internal_links(links: pd.DataFrame) -> pd.DataFrame:
-    return links[_flag(links["internal"]) & links["target"].notna()]
+    return links[flags(links["internal"]) & links["target"].notna()]
 
 
 def _content_links(links: pd.DataFrame) -> pd.DataFrame:
@@ -145,7 +140,7 @@ def _page_edges(links: pd.DataFrame, urls: pd.Index) -> pd.DataFrame:
         & internal["target"].isin(urls)
         & (internal["source"] != internal["target"])
     ]
-    edges = internal.assign(off_topic=_flag(internal["off_topic"]))
+    edges = internal.assign(off_topic=flags(internal["off_topic"]))
     return edges.groupby(["source", "target"], as_index=False)["off_topic"].any()
 
 
@@ -236,7 +231,7 @@ def _cluster_edges(audit: Audit) -> pd.DataFrame:
         {
             "one": content["source"].map(topic_of),
             "other": content["target"].map(topic_of),
-            "off_topic": _flag(content["off_topic"]),
+            "off_topic": flags(content["off_topic"]),
         }
     ).dropna()
     frame = frame[frame["one"] != frame["other"]]
@@ -336,7 +331,7 @@ def relevance_distribution(audit: Audit, path: Path) -> Path | None:
     if content.empty:
         return None
     relevance = content["relevance"].astype(float)
-    off_topic = _flag(content["off_topic"])
+    off_topic = flags(content["off_topic"])
     figure = _new_figure(9, 5)
     ax = figure.add_subplot()
     # Real relevances rarely go near 1: zoom on the range they use, threshold included.
@@ -409,7 +404,7 @@ def depth_distribution(audit: Audit, path: Path) -> Path | None:
     if pages.empty:
         return None
     depth = pages["depth"].astype("Int64")
-    indexable = _flag(pages["indexable"])
+    indexable = flags(pages["indexable"])
     levels = sorted(int(d) for d in depth.dropna().unique())
     labels = [str(d) for d in levels] + ["unreachable"]
     keys = [depth == d for d in levels] + [depth.isna()]
@@ -500,7 +495,7 @@ def _pages_with_incoherent_sections(audit: Audit) -> list[str]:
     sections = audit.sections
     if sections.empty:
         return []
-    flagged = sections[_flag(sections["incoherent"])]
+    flagged = sections[flags(sections["incoherent"])]
     ranking = flagged.groupby("url").agg(count=("score", "size"), worst=("score", "min"))
     ranking = ranking.sort_values(["count", "worst"], ascending=[False, True])
     return list(ranking.index[:SECTION_PANELS_MAX])
@@ -513,7 +508,7 @@ def _draw_section_panel(ax: Axes, sections: pd.DataFrame, title: str) -> None:
         for h in sections["heading"]
     ]
     scores = sections["score"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    colours = [OFF_TOPIC_RED if bad else "#4c72b0" for bad in _flag(sections["incoherent"])]
+    colours = [OFF_TOPIC_RED if bad else "#4c72b0" for bad in flags(sections["incoherent"])]
     ax.barh(range(len(labels)), scores, color=colours)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.invert_yaxis()
@@ -528,7 +523,7 @@ def section_coherence(audit: Audit, path: Path) -> Path | None:
     urls = _pages_with_incoherent_sections(audit)
     if not urls:
         return None
-    titles = audit.pages.drop_duplicates("url").set_index("url")["title"]
+    titles = page_titles(audit.pages)
     columns = min(3, len(urls))
     rows = math.ceil(len(urls) / columns)
     figure = _new_figure(5.2 * columns, 2.6 * rows + 0.8)

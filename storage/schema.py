@@ -1,22 +1,18 @@
-"""The crawl store: one SQLite database per site that keeps every crawl.
+"""The store's schema and connections: what a crawl store file is, and how it is opened.
 
-Both halves of linkaudit meet here and only here: the crawler's pipeline writes
-rows as pages arrive, the analysis reads them back. The schema is documented in
-``docs/crawl-store.md``; keep the two in step.
+The schema is documented in ``docs/crawl-store.md``; keep the two in step.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -62,6 +58,8 @@ CREATE TABLE IF NOT EXISTS pages (
     fetched_at TEXT,
     not_modified INTEGER NOT NULL DEFAULT 0,  -- 304: records carried over from the last crawl
     limits TEXT,             -- per-page extraction limits that applied, "; "-separated
+    internal INTEGER,        -- on the audited site (decided by the crawler; NULL: older store)
+    noindex TEXT,            -- 'meta robots' or 'X-Robots-Tag' when one says noindex, else ''
     PRIMARY KEY (crawl_id, url)
 );
 CREATE TABLE IF NOT EXISTS redirects (
@@ -83,6 +81,7 @@ CREATE TABLE IF NOT EXISTS links (
     context TEXT NOT NULL,
     paragraph TEXT NOT NULL,
     is_image INTEGER NOT NULL,
+    internal INTEGER,        -- the target is on the audited site (NULL: older store)
     PRIMARY KEY (crawl_id, source, ord)
 );
 CREATE TABLE IF NOT EXISTS headings (
@@ -137,28 +136,14 @@ CREATE INDEX IF NOT EXISTS links_target ON links(crawl_id, target);
 CREATE INDEX IF NOT EXISTS hreflang_url ON hreflang(crawl_id, url);
 """
 
-# Tables holding per-crawl rows, in the order a crawl's rows may be deleted.
-CRAWL_TABLES = ("links", "headings", "sections", "hreflang", "redirects", "pages")
-SNAPSHOT_TABLES = ("audit_pages", "audit_findings", "audit_links", "audits")
 # What a file must hold to be read as a crawl store (audit tables may come later).
-REQUIRED_TABLES = ("crawls", *CRAWL_TABLES)
+REQUIRED_TABLES = ("crawls", "links", "headings", "sections", "hreflang", "redirects", "pages")
+STORE_NAME = "crawls.sqlite"
+Connection = sqlite3.Connection  # what the functions of this package take
 
 
 class StoreError(Exception):
     """The store cannot be opened or does not hold what was asked for."""
-
-
-@dataclass(frozen=True, slots=True)
-class CrawlInfo:
-    crawl_id: int
-    site: str
-    start_url: str
-    started_at: str
-    finished_at: str | None
-    state: str
-    finish_reason: str | None
-    settings: dict
-    job_dir: str | None
 
 
 def utc_now() -> str:
@@ -187,8 +172,10 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
-def _readonly(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+def readonly(path: str | Path, *, threads: bool = False) -> sqlite3.Connection:
+    """A store opened read-only (``mode=ro``); ``threads``: usable from other threads."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                           check_same_thread=not threads)
 
 
 def check_store(path: str | Path) -> None:
@@ -199,7 +186,7 @@ def check_store(path: str | Path) -> None:
     if path.stat().st_size == 0:
         raise StoreError(f"{path} is an empty file, not a crawl store")
     try:
-        conn = _readonly(path)
+        conn = readonly(path)
         try:
             tables = {row[0] for row in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -216,7 +203,7 @@ def check_store(path: str | Path) -> None:
 def opened_readonly(path: str | Path) -> Iterator[sqlite3.Connection]:
     """A checked store opened read-only (``mode=ro``): nothing, not even the schema, is written."""
     check_store(path)
-    conn = _readonly(Path(path))
+    conn = readonly(Path(path))
     try:
         yield conn
     except sqlite3.Error as exc:
@@ -267,162 +254,6 @@ def opened(path: str | Path, *, create: bool = False) -> Iterator[sqlite3.Connec
         conn.close()
 
 
-def start_crawl(conn: sqlite3.Connection, site: str, start_url: str, settings: dict,
-                job_dir: str | None = None) -> int:
-    cur = conn.execute(
-        "INSERT INTO crawls(site, start_url, started_at, state, settings_json, job_dir)"
-        " VALUES (?, ?, ?, 'running', ?, ?)",
-        (site, start_url, utc_now(), json.dumps(settings, sort_keys=True, default=str), job_dir),
-    )
-    conn.commit()
-    return int(cur.lastrowid)
-
-
-def finish_crawl(conn: sqlite3.Connection, crawl_id: int, state: str, reason: str,
-                 stats: dict | None = None) -> None:
-    conn.execute(
-        "UPDATE crawls SET finished_at = ?, state = ?, finish_reason = ?, stats_json = ?"
-        " WHERE crawl_id = ?",
-        (utc_now(), state, reason, json.dumps(stats or {}, default=str), crawl_id),
-    )
-    conn.commit()
-
-
-def previous_complete_crawl(conn: sqlite3.Connection, start_url: str,
-                            before: int | None = None) -> int | None:
-    """The newest complete crawl from the same start URL (before ``before``, if given)."""
-    row = conn.execute(
-        "SELECT crawl_id FROM crawls WHERE state = 'complete' AND start_url = ? "
-        "AND crawl_id < ? ORDER BY crawl_id DESC LIMIT 1",
-        (start_url, before if before is not None else 2**62)).fetchone()
-    return row[0] if row else None
-
-
-def crawl_stats(conn: sqlite3.Connection, crawl_id: int) -> dict:
-    row = conn.execute("SELECT stats_json FROM crawls WHERE crawl_id = ?", (crawl_id,)).fetchone()
-    return json.loads(row[0]) if row and row[0] else {}
-
-
-def _info(row: tuple) -> CrawlInfo:
-    return CrawlInfo(
-        crawl_id=row[0], site=row[1], start_url=row[2], started_at=row[3], finished_at=row[4],
-        state=row[5], finish_reason=row[6], settings=json.loads(row[7] or "{}"), job_dir=row[8],
-    )
-
-
-_CRAWL_COLUMNS = ("crawl_id, site, start_url, started_at, finished_at, state, finish_reason,"
-                  " settings_json, job_dir")
-
-
-def list_crawls(conn: sqlite3.Connection) -> list[CrawlInfo]:
-    rows = conn.execute(f"SELECT {_CRAWL_COLUMNS} FROM crawls ORDER BY crawl_id").fetchall()
-    return [_info(r) for r in rows]
-
-
-def get_crawl(conn: sqlite3.Connection, crawl_id: int | None = None) -> CrawlInfo:
-    """The crawl with that id, or the newest crawl when ``crawl_id`` is None."""
-    if crawl_id is None:
-        row = conn.execute(
-            f"SELECT {_CRAWL_COLUMNS} FROM crawls ORDER BY crawl_id DESC LIMIT 1").fetchone()
-        if row is None:
-            raise StoreError("the crawl store holds no crawl yet")
-    else:
-        row = conn.execute(
-            f"SELECT {_CRAWL_COLUMNS} FROM crawls WHERE crawl_id = ?", (crawl_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"the crawl store holds no crawl {crawl_id}")
-    return _info(row)
-
-
-def last_unfinished_crawl(conn: sqlite3.Connection, start_url: str | None = None
-                          ) -> CrawlInfo | None:
-    """The newest crawl that stopped before its end (the one ``--resume`` continues).
-
-    A complete or failed crawl after it ends the search: there is nothing left to continue.
-    """
-    for info in reversed(list_crawls(conn)):
-        if info.state in ("complete", "failed"):
-            return None
-        if start_url is None or info.start_url == start_url:
-            return info
-    return None
-
-
-def mark_abandoned(conn: sqlite3.Connection, keep: int | None = None) -> int:
-    """Crawls still 'running' whose process is gone become 'interrupted' (reason 'killed').
-
-    Call only while holding the site's lock: then no other crawl of the site can be running.
-    """
-    cur = conn.execute(
-        "UPDATE crawls SET state = 'interrupted', finish_reason = 'killed' "
-        "WHERE state = 'running' AND crawl_id IS NOT ?", (keep,))
-    conn.commit()
-    return cur.rowcount
-
-
-def mark_failed(conn: sqlite3.Connection, crawl_id: int, reason: str) -> None:
-    """A crawl that ran to its end without reaching a page at its start URL.
-
-    It is kept for the record (``history`` lists it) but never compared with, resumed or
-    used for conditional requests: only ``complete`` crawls are.
-    """
-    conn.execute("UPDATE crawls SET state = 'failed', finish_reason = ? WHERE crawl_id = ?",
-                 (reason, crawl_id))
-    conn.commit()
-
-
-def newest_crawl(conn: sqlite3.Connection) -> int | None:
-    """The newest crawl that did not fail (what ``analyze`` reports on by default)."""
-    row = conn.execute("SELECT MAX(crawl_id) FROM crawls WHERE state != 'failed'").fetchone()
-    return row[0] if row else None
-
-
-def mark_running(conn: sqlite3.Connection, crawl_id: int) -> None:
-    conn.execute("UPDATE crawls SET state = 'running', finished_at = NULL, finish_reason = NULL"
-                 " WHERE crawl_id = ?", (crawl_id,))
-    conn.commit()
-
-
-def counts(conn: sqlite3.Connection, crawl_id: int) -> dict[str, int]:
-    return {
-        table: conn.execute(f"SELECT COUNT(*) FROM {table} WHERE crawl_id = ?",
-                            (crawl_id,)).fetchone()[0]
-        for table in ("pages", "links", "headings", "sections", "redirects")
-    }
-
-
-def save_snapshot(conn: sqlite3.Connection, crawl_id: int, summary: dict[str, object],
-                  tables: dict[str, list[tuple]]) -> None:
-    """Replace the audit snapshot of a crawl (one transaction)."""
-    with conn:
-        for table in SNAPSHOT_TABLES:
-            conn.execute(f"DELETE FROM {table} WHERE crawl_id = ?", (crawl_id,))
-        columns = ["crawl_id", *summary]
-        conn.execute(f"INSERT INTO audits ({', '.join(columns)}) VALUES "
-                     f"({', '.join('?' * len(columns))})", (crawl_id, *summary.values()))
-        for table, rows in tables.items():
-            if rows:
-                width = len(rows[0]) + 1
-                conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * width)})",
-                                 [(crawl_id, *row) for row in rows])
-
-
-def previous_complete(conn: sqlite3.Connection, crawl_id: int) -> tuple[int, bool] | None:
-    """The newest complete crawl before ``crawl_id``, and whether its audit snapshot is stored."""
-    row = conn.execute(
-        "SELECT c.crawl_id, a.crawl_id IS NOT NULL FROM crawls c "
-        "LEFT JOIN audits a ON a.crawl_id = c.crawl_id "
-        "WHERE c.crawl_id < ? AND c.state = 'complete' ORDER BY c.crawl_id DESC LIMIT 1",
-        (crawl_id,)).fetchone()
-    return (row[0], bool(row[1])) if row else None
-
-
-def complete_crawls(conn: sqlite3.Connection) -> list[int]:
-    return [r[0] for r in conn.execute(
-        "SELECT crawl_id FROM crawls WHERE state = 'complete' ORDER BY crawl_id")]
-
-
-def audit_summaries(conn: sqlite3.Connection) -> dict[int, dict[str, object]]:
-    cursor = conn.execute("SELECT * FROM audits")
-    names = [d[0] for d in cursor.description]
-    return {row[0]: dict(zip(names, row, strict=True)) for row in cursor}
+def default_path(reports_dir: str | Path, site: str) -> Path:
+    """Where a site's store is unless the user says otherwise: ``reports/<site>/crawls.sqlite``."""
+    return Path(reports_dir) / site / STORE_NAME

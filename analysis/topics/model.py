@@ -1,0 +1,170 @@
+"""The topic model of one site: :class:`TopicModel` (vectors, clusters and calibration of
+its indexable pages), :func:`build_topic_model` that fits it, and what it says per page
+and per URL pair (top terms, page topics, clusters, similarity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from analysis.topics.clustering import (
+    cluster_by_language,
+    cluster_term_ids,
+    cluster_vectors,
+    name_clusters,
+    nameless_terms,
+)
+from analysis.topics.thresholds import Calibration, calibrate
+from analysis.topics.vectors import display_map, document_pairs, fit_lsa, fit_tfidf, pair_similarity
+
+TOP_TERMS = 5
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    """Vectors, clusters and calibration of one site's indexable pages."""
+
+    urls: tuple[str, ...]
+    langs: tuple[str, ...]
+    titles: tuple[str, ...]  # title and h1 of each page: what the page says it is about
+    index: Mapping[str, int]  # url -> row
+    vectorizer: TfidfVectorizer | None  # None when the site has no content words
+    tfidf: sparse.csr_matrix  # pages x terms, rows L2-normalised
+    svd: TruncatedSVD | None  # None when the site is too small for LSA
+    lsa: np.ndarray  # pages x components, rows L2-normalised (0 columns without LSA)
+    terms: np.ndarray  # stem of each tfidf column
+    doc_freq: np.ndarray  # pages using each term
+    display: Mapping[str, str]  # stem -> its most frequent surface word on the site
+    labels: np.ndarray  # cluster id of each page
+    cluster_names: tuple[str, ...]
+    cluster_terms: tuple[tuple[str, ...], ...]
+    calibration: Calibration
+    # True for the terms that name no topic (see nameless_terms): never in labels.
+    nameless: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.urls)
+
+
+# ----------------------------------------------------------------------------- build
+
+
+def build_topic_model(
+    docs: pd.DataFrame, n_topics: int | None = None, random_state: int = 0
+) -> TopicModel:
+    """Fit the site's topic model on :func:`analysis.text.page_documents` output.
+
+    ``n_topics`` fixes the number of clusters; by default it is chosen by silhouette.
+    """
+    docs = docs.drop_duplicates("url").reset_index(drop=True)
+    pair_lists = [document_pairs(row) for row in docs.to_dict("records")]
+    vectorizer, tfidf = fit_tfidf([[t for t, _ in pairs] for pairs in pair_lists])
+    svd, lsa = fit_lsa(tfidf, random_state) if tfidf.shape[1] else (None, np.zeros((len(docs), 0)))
+    terms = vectorizer.get_feature_names_out() if vectorizer else np.array([], dtype=object)
+    display = display_map(pair_lists)
+    labels = (
+        cluster_by_language(
+            cluster_vectors(tfidf, lsa),
+            tfidf,
+            list(docs["lang"].astype(str)),
+            n_topics,
+            random_state,
+        )
+        if tfidf.shape[1]
+        else np.zeros(len(docs), dtype=int)
+    )
+    doc_freq = np.bincount(tfidf.indices, minlength=tfidf.shape[1])
+    nameless = nameless_terms(terms, display, doc_freq, len(docs))
+    term_ids = cluster_term_ids(tfidf, labels, nameless)
+    cluster_terms = tuple(tuple(display.get(terms[i], terms[i]) for i in ids) for ids in term_ids)
+    return TopicModel(
+        urls=tuple(docs["url"]),
+        langs=tuple(docs["lang"].astype(str)),
+        titles=tuple(_titles(docs)),
+        index={url: i for i, url in enumerate(docs["url"])},
+        vectorizer=vectorizer,
+        tfidf=tfidf,
+        svd=svd,
+        lsa=lsa,
+        terms=terms,
+        doc_freq=doc_freq,
+        display=display,
+        labels=labels,
+        cluster_names=name_clusters(cluster_terms),
+        cluster_terms=cluster_terms,
+        calibration=calibrate(tfidf, lsa, list(docs["lang"].astype(str)),
+                              list(docs["url"].astype(str))),
+        nameless=nameless,
+    )
+
+
+def _titles(docs: pd.DataFrame) -> list[str]:
+    parts = [docs[c].fillna("").astype(str) if c in docs else "" for c in ("title", "h1")]
+    return list(parts[0] + "\n" + parts[1]) if len(docs) else []
+
+
+# ---------------------------------------------------------------------------- topics
+
+
+def top_terms(model: TopicModel, row: int, count: int = TOP_TERMS) -> list[str]:
+    """The page's highest-weighted terms as readable words.
+
+    Terms the page shares with at least one other page come first: a word found on one page
+    only (often a title word such as "understanding") names no topic.
+    """
+    start, end = model.tfidf.indptr[row], model.tfidf.indptr[row + 1]
+    cols, weights = model.tfidf.indices[start:end], model.tfidf.data[start:end]
+    if model.vectorizer is not None:
+        # Full IDF lets a word used twice on one page outrank the word the page is about
+        # (used thirty times, but also named by the pages around it): halve its say.
+        weights = weights / np.sqrt(model.vectorizer.idf_[cols])
+    if model.nameless is not None:
+        named = ~model.nameless[cols]
+        cols, weights = cols[named], weights[named]
+    unique_to_page = model.doc_freq[cols] < 2
+    order = np.lexsort((cols, -weights, unique_to_page))[:count]
+    return [model.display.get(model.terms[c], model.terms[c]) for c in cols[order]]
+
+
+def page_topics(model: TopicModel) -> pd.DataFrame:
+    """One row per page: url, lang, topic_id, topic (cluster label), top_terms."""
+    return pd.DataFrame(
+        {
+            "url": list(model.urls),
+            "lang": list(model.langs),
+            "topic_id": model.labels.astype(int),
+            "topic": [model.cluster_names[c] for c in model.labels],
+            "top_terms": [", ".join(top_terms(model, i)) for i in range(model.size)],
+        }
+    )
+
+
+def clusters(model: TopicModel) -> pd.DataFrame:
+    """One row per topic cluster: topic_id, topic, size, terms."""
+    sizes = np.bincount(model.labels, minlength=len(model.cluster_names))
+    return pd.DataFrame(
+        {
+            "topic_id": range(len(model.cluster_names)),
+            "topic": list(model.cluster_names),
+            "size": sizes.astype(int),
+            "terms": [", ".join(terms) for terms in model.cluster_terms],
+        }
+    )
+
+
+def similarity(model: TopicModel, sources: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """Blended similarity of each (source, target) URL pair; NaN where a URL is unknown."""
+    rows = np.array([model.index.get(u, -1) for u in sources], dtype=int)
+    cols = np.array([model.index.get(u, -1) for u in targets], dtype=int)
+    known = (rows >= 0) & (cols >= 0)
+    result = np.full(len(rows), np.nan)
+    result[known] = pair_similarity(model.tfidf, model.lsa, rows[known], cols[known])
+    return result

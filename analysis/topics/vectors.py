@@ -1,0 +1,119 @@
+"""Page vectors and their similarities: TF-IDF over stems (title and headings weighted up),
+LSA smoothing (truncated SVD), and the blended cosine of page pairs, computed only for the
+pairs or the few rows asked for so that large sites need no n x n matrix.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from analysis.text import analyse
+
+# Extra copies of title / h1 / sub-heading words: they state what a page is about.
+TITLE_WEIGHT = 2
+H1_WEIGHT = 1
+HEADINGS_WEIGHT = 1
+
+# relevance = TFIDF_SHARE * tfidf cosine + (1 - TFIDF_SHARE) * max(LSA cosine, 0)
+TFIDF_SHARE = 0.8
+MAX_LSA_COMPONENTS = 150
+CHUNK_ROWS = 512
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def document_pairs(row: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(stem, surface) pairs of one page: main text plus weighted title and headings."""
+    lang = str(row["lang"])
+    pairs = analyse(str(row.get("text") or ""), lang)
+    for field, weight in (
+        ("title", TITLE_WEIGHT),
+        ("h1", H1_WEIGHT),
+        ("headings", HEADINGS_WEIGHT),
+    ):
+        pairs += analyse(str(row.get(field) or ""), lang) * weight
+    return pairs
+
+
+def display_map(pair_lists: Sequence[Sequence[tuple[str, str]]]) -> dict[str, str]:
+    """stem -> the surface word most often written for it (ties: alphabetical first)."""
+    counts = Counter(pair for pairs in pair_lists for pair in pairs)
+    best: dict[str, tuple[int, str]] = {}
+    for (token, surface), n in counts.items():
+        current = best.get(token)
+        if current is None or (n, _negate(surface)) > (current[0], _negate(current[1])):
+            best[token] = (n, surface)
+    return {token: surface for token, (_, surface) in best.items()}
+
+
+def _negate(text: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in text)
+
+
+def fit_tfidf(token_lists: list[list[str]]) -> tuple[TfidfVectorizer | None, sparse.csr_matrix]:
+    if not any(token_lists):
+        return None, sparse.csr_matrix((len(token_lists), 0))
+    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm="l2")
+    matrix = vectorizer.fit_transform(token_lists)
+    return vectorizer, sparse.csr_matrix(matrix)
+
+
+def _lsa_components(n_docs: int, n_terms: int) -> int:
+    # About sqrt(pages) components: few enough to merge synonyms and related pages, enough
+    # to keep a site's topics apart.
+    return min(MAX_LSA_COMPONENTS, max(2, n_docs // 2), n_docs - 1, n_terms - 1)
+
+
+def fit_lsa(tfidf: sparse.csr_matrix, random_state: int) -> tuple[TruncatedSVD | None, np.ndarray]:
+    n_docs, n_terms = tfidf.shape
+    components = _lsa_components(n_docs, n_terms)
+    if components < 2:
+        return None, np.zeros((n_docs, 0))
+    svd = TruncatedSVD(n_components=components, random_state=random_state)
+    return svd, normalize(svd.fit_transform(tfidf))
+
+
+# ------------------------------------------------------------------------ similarity
+
+
+def blend(tfidf_cos: np.ndarray, lsa_cos: np.ndarray | None) -> np.ndarray:
+    """Similarity in 0-1 from TF-IDF and LSA cosines (TF-IDF alone when there is no LSA)."""
+    if lsa_cos is None:
+        return np.clip(tfidf_cos, 0.0, 1.0)
+    blended = TFIDF_SHARE * tfidf_cos + (1 - TFIDF_SHARE) * np.clip(lsa_cos, 0.0, None)
+    return np.clip(blended, 0.0, 1.0)
+
+
+def pair_similarity(
+    tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """Blended similarity of page rows[i] with page cols[i], without any n x n matrix."""
+    if len(rows) == 0:
+        return np.zeros(0)
+    tfidf_cos = np.asarray(tfidf[rows].multiply(tfidf[cols]).sum(axis=1)).ravel()
+    lsa_cos = np.einsum("ij,ij->i", lsa[rows], lsa[cols]) if lsa.shape[1] else None
+    return blend(tfidf_cos, lsa_cos)
+
+
+def similarity_rows(tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Dense (len(rows) x pages) blended similarities; callers keep ``rows`` small."""
+    tfidf_cos = (tfidf[rows] @ tfidf.T).toarray()
+    lsa_cos = lsa[rows] @ lsa.T if lsa.shape[1] else None
+    return blend(tfidf_cos, lsa_cos)
+
+
+def chunks(values: np.ndarray, size: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,64 @@
+"""The crawl store: one SQLite database per site that keeps every crawl.
+
+Every SQL statement of linkaudit is here. The crawler's pipeline writes rows through it as
+pages arrive; the analysis reads crawls back as DataFrames; the command line keeps each
+crawl's life and audit snapshots. It imports none of linkaudit's other packages.
+"""
+
+from storage.crawls import (
+    CrawlInfo,
+    PageOutcome,
+    counts,
+    crawl_stats,
+    finish_crawl,
+    get_crawl,
+    last_unfinished_crawl,
+    list_crawls,
+    mark_abandoned,
+    mark_failed,
+    mark_running,
+    newest_crawl,
+    page_outcome,
+    previous_complete_crawl,
+    resume_state,
+    set_job_dir,
+    set_settings,
+    start_crawl,
+)
+from storage.decisions import (
+    record_decisions,
+    undecided_crawls,
+    undecided_links,
+    undecided_pages,
+)
+from storage.frames import StoredCrawl, read_crawl, read_snapshot
+from storage.pages import carry_over, followed_targets, validators, write_page
+from storage.schema import (
+    SCHEMA_VERSION,
+    STORE_NAME,
+    Connection,
+    StoreError,
+    check_store,
+    connect,
+    default_path,
+    has_table,
+    opened,
+    opened_readonly,
+    readonly,
+    table_columns,
+    utc_now,
+)
+from storage.snapshots import audit_summaries, complete_crawls, previous_complete, save_snapshot
+
+__all__ = [
+    "SCHEMA_VERSION", "STORE_NAME", "Connection", "CrawlInfo", "PageOutcome", "StoreError",
+    "StoredCrawl",
+    "audit_summaries", "carry_over", "check_store", "complete_crawls", "connect", "counts",
+    "crawl_stats", "default_path", "finish_crawl", "followed_targets", "get_crawl",
+    "has_table", "last_unfinished_crawl", "list_crawls", "mark_abandoned", "mark_failed",
+    "mark_running", "newest_crawl", "opened", "opened_readonly", "page_outcome",
+    "previous_complete", "previous_complete_crawl", "read_crawl", "read_snapshot", "readonly",
+    "record_decisions", "undecided_crawls", "undecided_links", "undecided_pages",
+    "resume_state", "save_snapshot", "set_job_dir", "set_settings", "start_crawl",
+    "table_columns", "utc_now", "validators", "write_page",
+]

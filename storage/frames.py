@@ -1,0 +1,84 @@
+"""Reading a crawl, or the audit snapshot of one, out of the store as DataFrames."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from storage.crawls import CrawlInfo, crawl_stats, get_crawl
+from storage.schema import StoreError, readonly
+
+CRAWL_FRAMES = ("pages", "links", "headings", "sections", "redirects")
+SNAPSHOT_FRAMES = ("pages", "findings", "links")
+BOOL_COLUMNS = {
+    "pages": ("blocked_by_robots", "is_html"),
+    "links": ("is_image",),
+    "headings": ("in_main",),
+    "audit_pages": ("indexable",),
+    "audit_links": ("off_topic", "promotional"),
+}
+INT_COLUMNS = {"pages": ("status", "depth", "size", "word_count"), "audit_pages": ("status",)}
+
+
+@dataclass(frozen=True)
+class StoredCrawl:
+    """A crawl's row, its statistics, and its tables (without ``crawl_id``), typed."""
+
+    info: CrawlInfo
+    stats: dict
+    frames: dict[str, pd.DataFrame]
+
+
+def _read(conn: sqlite3.Connection, table: str, crawl_id: int) -> pd.DataFrame:
+    frame = pd.read_sql_query(
+        f"SELECT * FROM {table} WHERE crawl_id = ?", conn, params=(crawl_id,)
+    ).drop(columns="crawl_id")
+    for column in BOOL_COLUMNS.get(table, ()):
+        frame[column] = frame[column].astype(bool)
+    for column in INT_COLUMNS.get(table, ()):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _open(path: str | Path) -> sqlite3.Connection:
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no crawl store at {path}")
+    return readonly(path)
+
+
+def read_crawl(path: str | Path, crawl_id: int | None = None) -> StoredCrawl:
+    """One crawl (default: the newest) with its pages, links, headings, sections, redirects."""
+    conn = _open(path)
+    try:
+        try:
+            info = get_crawl(conn, crawl_id)
+        except StoreError as exc:
+            raise LookupError(f"no crawl {crawl_id} in {path}" if crawl_id is not None
+                              else f"no crawl in {path}") from exc
+        stats = crawl_stats(conn, info.crawl_id)
+        frames = {table: _read(conn, table, info.crawl_id) for table in CRAWL_FRAMES}
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot read the crawl store {path}: {exc}") from exc
+    finally:
+        conn.close()
+    return StoredCrawl(info=info, stats=stats, frames=frames)
+
+
+def read_snapshot(path: str | Path, crawl_id: int) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The start URL of a crawl and the audit snapshot its analysis left (pages, findings,
+    links)."""
+    conn = _open(path)
+    try:
+        start_url = conn.execute("SELECT start_url FROM crawls WHERE crawl_id = ?",
+                                 (crawl_id,)).fetchone()
+        if start_url is None:
+            raise LookupError(f"no crawl {crawl_id} in {path}")
+        frames = {name: _read(conn, f"audit_{name}", crawl_id) for name in SNAPSHOT_FRAMES}
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot read the crawl store {path}: {exc}") from exc
+    finally:
+        conn.close()
+    return start_url[0], frames
