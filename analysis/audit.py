@@ -397,8 +397,10 @@ def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoR
     ptopics, clusters = (None, no_clusters) if model is None else stages.run(
         "topics", lambda: (topics.page_topics(model), topics.clusters(model)),
         (None, no_clusters))
-    page_rows = page_table(crawl, net, h1, ptopics, page_coh)
-    link_rows = link_table(crawl, net, rules, stages)
+    with stages.timed("page table"):
+        page_rows = page_table(crawl, net, h1, ptopics, page_coh)
+    with stages.timed("link table"):
+        link_rows = link_table(crawl, net, rules, stages)
     link_rows = stages.run("relevance", lambda: judge_links(
         link_rows, pages, model, given(settings.off_topic_threshold)), link_rows)
     dups = stages.run("near_duplicates", lambda: duplicates.near_duplicates(
@@ -406,7 +408,8 @@ def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoR
         pd.DataFrame(columns=["url", "duplicate_of", "similarity"]))
     page_rows["near_duplicate_of"] = page_rows["url"].map(
         dups.set_index("url")["duplicate_of"]) if len(dups) else pd.NA
-    offtopic = offtopic_table(link_rows, page_rows)
+    with stages.timed("off-topic table"):
+        offtopic = offtopic_table(link_rows, page_rows)
     findings = [
         checks.limit_findings(crawl.limits, crawl.start_url),
         checks.staging_copy_findings(crawl.production_host, crawl.start_url),
@@ -431,5 +434,5 @@ def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoR
         findings=findings, offtopic=offtopic, clusters=clusters,
         sections=section_scores,
         relevance_threshold=model.calibration.threshold if model is not None else None,
-        changes=changes, failures=tuple(stages.failures),
+        changes=changes, failures=tuple(stages.failures), profile=stages.profile,
     )

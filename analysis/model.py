@@ -12,9 +12,12 @@ joins.
 
 from __future__ import annotations
 
+import resource
+import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import pandas as pd
@@ -165,6 +168,20 @@ class Stages:
     def __init__(self, subject: str, failures: tuple[StageFailure, ...] = ()) -> None:
         self.subject = subject
         self.failures: list[StageFailure] = list(failures)
+        # What each stage cost: name -> (seconds, peak RSS in MiB when it ended), summed
+        # over its runs; the benchmarks print it (benchmarks/bench_analysis.py).
+        self.profile: dict[str, tuple[float, float]] = {}
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Count the time of a block in the profile under ``name``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds, _ = self.profile.get(name, (0.0, 0.0))
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            self.profile[name] = (seconds + time.perf_counter() - started, peak)
 
     def cause(self, stage: str) -> int | None:
         """Index of the failure that took ``stage`` down (its own, or a stage it needs)."""
@@ -187,8 +204,10 @@ class Stages:
                 if stage not in failure.skipped:
                     self.failures[index] = replace(failure, skipped=(*failure.skipped, stage))
                 return fallback
+        name = stage if subject == self.subject else f"{stage}: {subject}"
         try:
-            return work()
+            with self.timed(name):
+                return work()
         except fatal:
             raise
         except Exception as exc:
@@ -257,6 +276,8 @@ class Audit:
     relevance_threshold: float | None
     changes: pd.DataFrame | None = None
     failures: tuple[StageFailure, ...] = ()
+    # Seconds and peak RSS (MiB) of each analysis stage (``Stages.profile``).
+    profile: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:

@@ -90,15 +90,20 @@ def main() -> None:
                             promo_rules(config))
         timings["analysis"] = time.perf_counter() - started
         started = time.perf_counter()
-        write_reports(audit, Path(tmp) / "out", xlsx=True)
+        writers_profile: dict[str, tuple[float, float]] = {}
+        write_reports(audit, Path(tmp) / "out", xlsx=True, profile=writers_profile)
         timings["reports"] = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stages = "; ".join(f"{name} {seconds:.1f} s ({rss:.0f} MiB)"
+                       for name, (seconds, rss) in {**audit.profile, **writers_profile}.items()
+                       if seconds >= 0.05)
     line = (f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC bench_analysis ({pages:,} pages, "
             f"{len(audit.links):,} links, load {os.getloadavg()[0]:.1f}): load "
             f"{timings['load']:.1f} s, analysis {timings['analysis']:.1f} s, reports "
             f"{timings['reports']:.1f} s, peak RSS {peak:.0f} MiB; "
             f"{int(audit.links['off_topic'].sum()):,} off-topic links, "
-            f"{len(audit.clusters)} topics found (20 planted)")
+            f"{len(audit.clusters)} topics found (20 planted). Stages (seconds, peak RSS at "
+            f"their end): {stages}")
     record(line)
 
 

@@ -21,7 +21,6 @@ from analysis.settings import AuditSettings
 from crawler.options import CrawlOptions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS_FILE = REPO_ROOT / "config" / "defaults.toml"  # documentation of the defaults
 
 
 class ConfigError(Exception):

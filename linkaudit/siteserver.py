@@ -193,7 +193,6 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body and body:
             self.wfile.write(body)
-        self.server.bytes_sent += len(body) if send_body else 0  # type: ignore[attr-defined]
 
 
 def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 0,
@@ -206,7 +205,6 @@ def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 0,
     server = ThreadingHTTPServer((host, port), SiteHandler)
     server.daemon_threads = True
     server.verbose = verbose  # type: ignore[attr-defined]
-    server.bytes_sent = 0  # type: ignore[attr-defined]
     base_url = f"http://{host}:{server.server_address[1]}/"
     handler_attrs = {"root": root, "routes": routes, "base_url": base_url}
     server.RequestHandlerClass = type("BoundSiteHandler", (SiteHandler,), handler_attrs)

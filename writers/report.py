@@ -50,10 +50,12 @@ def _csv(audit: Audit, out_dir: Path, name: str) -> Path:
     return write_csv(frame, out_dir / name, CONTRACT_COLUMNS[name])
 
 
-def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True
+def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
+                  profile: dict[str, tuple[float, float]] | None = None
                   ) -> tuple[Audit, list[Path]]:
     """Every file of the report folder; returns the audit (with the writers' failures
-    added) and the paths written."""
+    added) and the paths written. ``profile``, if given, receives what each file cost
+    (seconds, peak RSS in MiB)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     marker = write_marker(out_dir, audit)
     (out_dir / ERRORS_LOG).unlink(missing_ok=True)  # an earlier run's
@@ -86,6 +88,8 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True
     if audit.failures:
         written.append(write_error_log(audit, out_dir / ERRORS_LOG))
     marker.unlink()
+    if profile is not None:
+        profile.update(stages.profile)
     return audit, [path for path in written if path is not None]
 
 
