@@ -421,12 +421,11 @@ def looks_like_code(paragraph: str) -> bool:
 
 
 def artifact_kind(paragraph: str) -> str:
-    """What kind of export leftover ``paragraph`` is, or "" when it is ordinary text."""
-    if looks_like_code(paragraph):
-        return ""
+    """What kind of export leftover ``paragraph`` is, or "" when it is ordinary text (or a
+    code sample: checked only for the few paragraphs a pattern matches, it costs more)."""
     for label, pattern in ARTIFACT_PATTERNS:
         if pattern.search(paragraph):
-            return label
+            return "" if looks_like_code(paragraph) else label
     return ""
 
 

@@ -185,7 +185,9 @@ def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
     try:
         if staging.exists() and default_dir:
             shutil.rmtree(staging)
-        audit, files = write_reports(audit, staging, xlsx=config.report.xlsx)
+        audit, files = write_reports(audit, staging, xlsx=config.report.xlsx,
+                                     xlsx_max_rows=config.report.xlsx_max_rows,
+                                     links_format=config.report.links_format)
         if default_dir:
             _publish(staging, final)
             files = [final / f.name for f in files]

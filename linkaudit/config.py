@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 
 from analysis.settings import AuditSettings
 from crawler.options import CrawlOptions
+from writers import SHEET_ROWS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,8 @@ class SiteConfig:
 class ReportConfig:
     keep: int = 20
     xlsx: bool = True
+    xlsx_max_rows: int = SHEET_ROWS
+    links_format: str = "csv"  # csv, csv.gz or parquet
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +99,21 @@ def _matches(value: Any, hint: Any) -> bool:
 
 
 # Settings for which 0 means nothing at all (a crawl of no page, no request at a time).
-MINIMUMS = {("crawl", "max_pages"): 1, ("crawl", "concurrency"): 1}
+MINIMUMS = {("crawl", "max_pages"): 1, ("crawl", "concurrency"): 1,
+            ("report", "xlsx_max_rows"): 10}
+
+
+# Settings that take one of a few words.
+CHOICES = {("report", "links_format"): ("csv", "csv.gz", "parquet")}
 
 
 def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
     if not _matches(value, hint):
         raise ConfigError(f"[{section}] {key} must be {_type_name(hint)}, not {value!r}")
+    choices = CHOICES.get((section, key))
+    if choices is not None and value not in choices:
+        raise ConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, "
+                          f"not {value!r}")
     minimum = MINIMUMS.get((section, key))
     if minimum is not None and value < minimum:
         raise ConfigError(f"[{section}] {key} must be at least {minimum}, not {value!r}")

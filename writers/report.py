@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analysis.model import Audit, Stages, with_failures
-from writers import charts
+from writers import SHEET_ROWS, charts
 from writers.html_report import write_html
-from writers.tables import CONTRACT_COLUMNS, write_csv
+from writers.tables import CONTRACT_COLUMNS, write_csv, write_parquet
 from writers.xlsx import write_xlsx
 
 CSV_FILES = {
@@ -26,6 +26,8 @@ CSV_FILES = {
     "findings.csv": "findings",
     "offtopic_links.csv": "offtopic",
 }
+# How the full link table may be written ([report] links_format): the file it makes.
+LINK_FILES = {"csv": "links.csv", "csv.gz": "links.csv.gz", "parquet": "links.parquet"}
 # Working columns that would only confuse a report reader.
 HIDDEN_COLUMNS = {"links": ["landing"]}
 INCOMPLETE_MARKER = "INCOMPLETE.txt"
@@ -43,6 +45,14 @@ def write_marker(out_dir: Path, audit: Audit) -> Path:
     return path
 
 
+def _links_file(audit: Audit, path: Path) -> Path:
+    frame = audit.links.drop(columns=HIDDEN_COLUMNS["links"], errors="ignore")
+    columns = CONTRACT_COLUMNS["links.csv"]
+    if path.suffix == ".parquet":
+        return write_parquet(frame, path, columns)
+    return write_csv(frame, path, columns)
+
+
 def _csv(audit: Audit, out_dir: Path, name: str) -> Path:
     attribute = CSV_FILES[name]
     frame = getattr(audit, attribute).drop(columns=HIDDEN_COLUMNS.get(attribute, []),
@@ -51,11 +61,13 @@ def _csv(audit: Audit, out_dir: Path, name: str) -> Path:
 
 
 def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
+                  xlsx_max_rows: int = SHEET_ROWS, links_format: str = "csv",
                   profile: dict[str, tuple[float, float]] | None = None
                   ) -> tuple[Audit, list[Path]]:
     """Every file of the report folder; returns the audit (with the writers' failures
     added) and the paths written. ``profile``, if given, receives what each file cost
-    (seconds, peak RSS in MiB)."""
+    (seconds, peak RSS in MiB). ``links_format`` is how the full link table is written:
+    ``csv`` (links.csv), ``csv.gz`` (links.csv.gz) or ``parquet`` (links.parquet)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     marker = write_marker(out_dir, audit)
     (out_dir / ERRORS_LOG).unlink(missing_ok=True)  # an earlier run's
@@ -70,7 +82,12 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
     shown = [path for path in drawn if path is not None]
     audit = with_failures(audit, stages.failures)
     written: list[Path | None] = list(shown)
+    links_file = LINK_FILES[links_format]
     for name in CSV_FILES:
+        if name == "links.csv" and links_file != name:
+            written.append(run("csv", links_file,
+                               lambda: _links_file(audit, out_dir / links_file)))
+            continue
         written.append(run("csv", name, lambda n=name: _csv(audit, out_dir, n)))
     if audit.changes is not None:
         written.append(run("csv", "changes.csv",
@@ -79,7 +96,9 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
     in_findings = len(audit.failures)
     if xlsx:
         written.append(run("workbook", "report.xlsx",
-                           lambda: write_xlsx(audit, out_dir / "report.xlsx")))
+                           lambda: write_xlsx(audit, out_dir / "report.xlsx",
+                                              max_rows=xlsx_max_rows,
+                                              full_files={"links": links_file})))
     audit = with_failures(audit, stages.failures)
     written.append(run("html", "index.html", lambda: write_html(audit, out_dir, shown)))
     audit = with_failures(audit, stages.failures)

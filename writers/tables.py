@@ -9,6 +9,8 @@ a report never exists half-written.
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import uuid
 from pathlib import Path
@@ -53,14 +55,35 @@ def write_csv(df: pd.DataFrame, path: Path, columns: list[str] | None = None) ->
     ``columns`` come first, in that order, then the frame's other columns. When
     ``columns`` is None and the file name is one of :data:`CONTRACT_COLUMNS`, the
     contract's columns are used. A missing required column raises ``ValueError``.
+    A name ending in ``.gz`` is written gzip-compressed.
     """
     path = Path(path)
     if columns is None:
-        columns = CONTRACT_COLUMNS.get(path.name, [])
+        columns = CONTRACT_COLUMNS.get(path.name.removesuffix(".gz"), [])
     ordered = _contract_order(df, columns, path.name)
     text = pd.DataFrame({name: format_column(ordered[name]) for name in ordered.columns})
     text.columns = [neutralise(str(name)) for name in ordered.columns]
     _atomic_write(path, text)
+    return path
+
+
+def write_parquet(df: pd.DataFrame, path: Path, columns: list[str]) -> Path:
+    """``df`` as Parquet, the contract's columns first, values typed (no text formatting:
+    a Parquet file is read by data tools, not run as a spreadsheet); return ``path``."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError("a Parquet link table needs pyarrow: "
+                           "pip install 'linkaudit[parquet]'") from exc
+    ordered = _contract_order(df, columns, path.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        ordered.to_parquet(temporary, index=False, compression="zstd")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -120,10 +143,17 @@ def _atomic_write(path: Path, frame: pd.DataFrame) -> None:
     # os.open with 0o666 lets the umask decide the permissions, as for any new file.
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with open(descriptor, "w", encoding="utf-8-sig", newline="") as handle:
+        with open(descriptor, "wb") as raw:
+            packed = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) \
+                if path.suffix == ".gz" else None
+            handle = io.TextIOWrapper(packed or raw, encoding="utf-8-sig", newline="")
             frame.to_csv(handle, index=False, lineterminator="\n")
             handle.flush()
-            os.fsync(handle.fileno())
+            handle.detach()  # the file stays open for the gzip trailer and the fsync
+            if packed is not None:
+                packed.close()  # writes the trailer; leaves ``raw`` open
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -38,6 +38,7 @@ miércoles jueves viernes sabado sábado domingo
 """.split())
 
 LABEL_TERMS = 3
+KMEANS_SAMPLE = 5000  # pages the k-means centres are fitted on, at most
 CLUSTER_TERMS = 8
 
 
@@ -108,11 +109,19 @@ def cluster_by_language(
 
 
 def _kmeans(vectors: np.ndarray, k: int, random_state: int) -> np.ndarray:
+    """k-means labels; on a site of more than ``KMEANS_SAMPLE`` pages the centres are fitted
+    on a sample of that size and every page joins its nearest centre, so the cost of each
+    candidate k stops growing with the site."""
     model = KMeans(n_clusters=k, n_init=4, random_state=random_state)
     with warnings.catch_warnings():
         # More clusters than distinct pages: k-means says so, the silhouette then rejects k.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return _renumber(model.fit_predict(vectors))
+        if len(vectors) <= KMEANS_SAMPLE:
+            return _renumber(model.fit_predict(vectors))
+        sample = np.random.default_rng(random_state).choice(
+            len(vectors), KMEANS_SAMPLE, replace=False)
+        model.fit(vectors[np.sort(sample)])
+        return _renumber(model.predict(vectors))
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:
