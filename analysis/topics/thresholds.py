@@ -32,6 +32,7 @@ PROFILE_CALIBRATION_PAGES = 500
 STRONG_FACTOR = 0.5
 # Pages compared through their neighbourhoods need a few pages of their language around them.
 MIN_NEIGHBOURHOOD_PAGES = 4
+REFERENCE_PAGES = 3000  # pages a neighbourhood is measured against, at most
 
 
 @dataclass(frozen=True)
@@ -292,25 +293,37 @@ def neighbourhood(
     - bridge: the best two-step path, max over pages p of min(sim(a, p), sim(p, b)).
 
     NaN where fewer than MIN_NEIGHBOURHOOD_PAGES pages are left. Computed in chunks of
-    pairs: memory stays at (chunk x pages).
+    pairs: memory stays at (chunk x pages). On a site of more than REFERENCE_PAGES pages,
+    "those pages" are a fixed sample of REFERENCE_PAGES of them (the same for every pair),
+    so the cost grows with the pairs, not with pairs x pages.
     """
+    reference = reference_pages(len(langs))
+    ref_langs = langs if reference is None else langs[reference]
+    ref_ids = np.arange(len(langs)) if reference is None else reference
     profile, bridge = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     step = max(1, CHUNK_ROWS // 2)
     for start in range(0, len(rows), step):
         part = slice(start, start + step)
         r, c = rows[part], cols[part]
         pages, inverse = np.unique(np.concatenate([r, c]), return_inverse=True)
-        sims = similarity_rows(tfidf, lsa, pages)
+        sims = similarity_rows(tfidf, lsa, pages, reference)
         a, b = sims[inverse[: len(r)]], sims[inverse[len(r) :]]
-        mask = langs[None, :] == langs[r][:, None]
-        mask[np.arange(len(r)), r] = False
-        mask[np.arange(len(r)), c] = False
+        mask = (ref_langs[None, :] == langs[r][:, None]) & (ref_ids[None, :] != r[:, None]) \
+            & (ref_ids[None, :] != c[:, None])
         profile[part] = _masked_correlation(a, b, mask)
         bridge[part] = np.where(mask, np.minimum(a, b), -np.inf).max(axis=1)
         too_few = mask.sum(axis=1) < MIN_NEIGHBOURHOOD_PAGES
         profile[part][too_few] = np.nan
         bridge[part][too_few] = np.nan
     return profile, bridge
+
+
+def reference_pages(n_pages: int) -> np.ndarray | None:
+    """The pages neighbourhoods are measured against on a big site (sorted), or None for
+    all of them."""
+    if n_pages <= REFERENCE_PAGES:
+        return None
+    return np.sort(np.random.default_rng(0).choice(n_pages, REFERENCE_PAGES, replace=False))
 
 
 def _masked_correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -107,10 +107,14 @@ def pair_similarity(
     return blend(tfidf_cos, lsa_cos)
 
 
-def similarity_rows(tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Dense (len(rows) x pages) blended similarities; callers keep ``rows`` small."""
-    tfidf_cos = (tfidf[rows] @ tfidf.T).toarray()
-    lsa_cos = lsa[rows] @ lsa.T if lsa.shape[1] else None
+def similarity_rows(tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray,
+                    cols: np.ndarray | None = None) -> np.ndarray:
+    """Dense (len(rows) x pages) blended similarities (x len(cols), when given); callers
+    keep ``rows`` small."""
+    others_tfidf = tfidf if cols is None else tfidf[cols]
+    others_lsa = lsa if cols is None else lsa[cols]
+    tfidf_cos = (tfidf[rows] @ others_tfidf.T).toarray()
+    lsa_cos = lsa[rows] @ others_lsa.T if lsa.shape[1] else None
     return blend(tfidf_cos, lsa_cos)
 
 
