@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import shutil
 import sys
@@ -177,6 +178,17 @@ def apply_retention(site_dir: Path, keep: int) -> list[Path]:
     return doomed
 
 
+PROFILE_ENV = "LINKAUDIT_PROFILE"  # a file to receive the per-stage profile (benchmarks)
+
+
+def _write_profile(profile: dict[str, tuple[float, float]]) -> None:
+    """Seconds and peak RSS of each stage, as JSON, where the environment asks for them."""
+    path = os.environ.get(PROFILE_ENV)
+    if path:
+        with contextlib.suppress(OSError):
+            Path(path).write_text(json.dumps(profile, indent=1), encoding="utf-8")
+
+
 def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
                   config: Config, store_path: Path) -> tuple[Audit, list[Path]]:
     """Write the report folder: the default one through a hidden staging folder swapped into
@@ -185,9 +197,12 @@ def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
     try:
         if staging.exists() and default_dir:
             shutil.rmtree(staging)
+        writing: dict[str, tuple[float, float]] = {}
         audit, files = write_reports(audit, staging, xlsx=config.report.xlsx,
                                      xlsx_max_rows=config.report.xlsx_max_rows,
-                                     links_format=config.report.links_format)
+                                     links_format=config.report.links_format,
+                                     profile=writing)
+        _write_profile({**audit.profile, **writing})
         if default_dir:
             _publish(staging, final)
             files = [final / f.name for f in files]
