@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,8 @@ import scrapy
 from scrapy.crawler import CrawlerProcess
 
 start, limit, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+aliases = set(sys.argv[4].split(",")) - {""}
+origin = start.split("/")[0] + "//" + urlsplit(start).netloc
 host = urlsplit(start).netloc
 
 class Bare(scrapy.Spider):
@@ -42,6 +45,9 @@ class Bare(scrapy.Spider):
             return
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href).split("#")[0]
+            parts = urlsplit(url)
+            if parts.netloc in aliases:  # a copy of a production site: its links are ours
+                url = origin + url[len(parts.scheme) + 3 + len(parts.netloc):]
             if urlsplit(url).netloc == host:
                 yield scrapy.Request(url, callback=self.parse)
 
@@ -49,8 +55,10 @@ process = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": concurren
                           "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency, "DOWNLOAD_DELAY": 0,
                           "CLOSESPIDER_PAGECOUNT": limit, "ROBOTSTXT_OBEY": True,
                           "TELNETCONSOLE_ENABLED": False})
-process.crawl(Bare)
+crawler = process.create_crawler(Bare)
+process.crawl(crawler)
 process.start()
+print("PAGES", crawler.stats.get_value("response_received_count", 0), file=sys.stderr)
 '''
 
 # Runs a command and prints its peak RSS (MiB) on the last line of stderr.
@@ -63,15 +71,23 @@ sys.exit(code)
 '''
 
 
-def measured(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float]:
+def measured(command: list[str], cwd: Path, env: dict | None = None
+             ) -> tuple[float, float, int | None]:
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, env=env,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 3):  # 3: the audit's alerts; not a failure here
         sys.exit(f"{command[:4]} failed ({done.returncode}): {done.stderr[-800:]}")
-    peak = float(done.stderr.strip().splitlines()[-1].split()[1])
-    return seconds, peak
+    lines = done.stderr.strip().splitlines()
+    peak = float(lines[-1].split()[1])
+    pages = next((int(line.split()[1]) for line in lines if line.startswith("PAGES ")), None)
+    return seconds, peak, pages
+
+
+def stored_pages(store: Path) -> int:
+    with sqlite3.connect(store) as conn:
+        return conn.execute("SELECT COUNT(*) FROM pages WHERE status IS NOT NULL").fetchone()[0]
 
 
 def main() -> None:
@@ -81,21 +97,25 @@ def main() -> None:
     parser.add_argument("--max-pages", type=int, default=3500)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--label", default="")
+    parser.add_argument("--alias", default="", help="production host the copy's links name")
     args = parser.parse_args()
     linkaudit = [sys.executable, "-m", "linkaudit"]
     with served(args.site) as base, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         url = base.rstrip("/") + "/" + args.start.lstrip("/")
         flags = ["--delay", "0", "--concurrency", str(args.concurrency), "--max-pages",
-                 str(args.max_pages), "--quiet"]
-        bare = measured([sys.executable, "-c", BARE_SPIDER, url, str(args.max_pages),
-                         str(args.concurrency)], work)
+                 str(args.max_pages), "--quiet", *(["--alias", args.alias] if args.alias else [])]
+        # A file, not -c: Scrapy reads a callback's source (and drops its output if it can't).
+        (work / "bare.py").write_text(BARE_SPIDER, encoding="utf-8")
+        bare = measured([sys.executable, "bare.py", url, str(args.max_pages),
+                         str(args.concurrency), args.alias], work)
         crawl = measured([*linkaudit, "crawl", url, "--store", "c.sqlite", *flags], work)
         profile = work / "profile.json"
         env = {**os.environ, "LINKAUDIT_PROFILE": str(profile)}
         run = measured([*linkaudit, "run", url, "--store", "r.sqlite", "--out", "out", *flags],
                        work, env)
         stages = json.loads(profile.read_text()) if profile.exists() else {}
+        crawled = stored_pages(work / "c.sqlite"), stored_pages(work / "r.sqlite")
         links_mb = sum(p.stat().st_size for p in (work / "out").glob("links.*")) / 2**20
         xlsx_mb = (work / "out" / "report.xlsx").stat().st_size / 2**20 \
             if (work / "out" / "report.xlsx").exists() else 0.0
@@ -104,9 +124,11 @@ def main() -> None:
     label = args.label or args.site.name
     line = (f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC bench_scale ({label}, "
             f"max {args.max_pages:,} pages, concurrency {args.concurrency}, load "
-            f"{os.getloadavg()[0]:.1f}): bare Scrapy spider {bare[0]:.1f} s / {bare[1]:.0f} MiB; "
-            f"linkaudit crawl {crawl[0]:.1f} s / {crawl[1]:.0f} MiB "
-            f"({crawl[0] / bare[0]:.2f}x the bare spider); linkaudit run {run[0]:.1f} s / "
+            f"{os.getloadavg()[0]:.1f}): bare Scrapy spider {bare[2]:,} responses in "
+            f"{bare[0]:.1f} s / {bare[1]:.0f} MiB; linkaudit crawl {crawled[0]:,} responses in "
+            f"{crawl[0]:.1f} s / {crawl[1]:.0f} MiB "
+            f"({crawl[0] / bare[0]:.2f}x the bare spider); linkaudit run {crawled[1]:,} "
+            f"responses in {run[0]:.1f} s / "
             f"{run[1]:.0f} MiB ({run[0] / bare[0]:.2f}x); links file {links_mb:.1f} MB, "
             f"report.xlsx {xlsx_mb:.1f} MB. Audit stages: {stage_text}")
     record(line)
