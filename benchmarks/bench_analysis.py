@@ -25,6 +25,7 @@ from analysis.audit import build_audit  # noqa: E402
 from analysis.load import load_crawl  # noqa: E402
 from crawler.items import Heading, Link, PageExtract, PageItem, Section  # noqa: E402
 from crawler.pipelines import write_item  # noqa: E402
+from crawler.urls import Site  # noqa: E402
 from linkaudit.config import load_config, promo_rules  # noqa: E402
 from writers.report import write_reports  # noqa: E402
 
@@ -68,9 +69,9 @@ def build_store(path: Path, pages: int) -> None:
     base = "https://bench.example"
     conn = storage.connect(path)
     crawl_id = storage.start_crawl(conn, "bench", f"{base}/p0.html", {})
-    hosts = {"bench.example"}
+    site = Site({"bench.example"})
     for i in range(pages):
-        write_item(conn, crawl_id, page_item(i, pages, vocab, rng, base), hosts)
+        write_item(conn, crawl_id, page_item(i, pages, vocab, rng, base), site)
     storage.finish_crawl(conn, crawl_id, "complete", "finished")
     conn.close()
 

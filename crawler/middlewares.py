@@ -6,8 +6,6 @@ from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.urls import is_internal
-
 
 class AlreadyFetched(IgnoreRequest):
     """The page was fetched already in this crawl (the spider's errback ignores it)."""
@@ -35,7 +33,7 @@ class OnSiteOnlyMiddleware:
 
     def process_request(self, request: Any) -> None:
         spider = self.crawler.spider
-        if is_internal(request.url, spider.hosts):
+        if request.url in spider.site:
             return None
         if self.crawler.stats:
             self.crawler.stats.inc_value("linkaudit/offsite_dropped")

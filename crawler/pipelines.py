@@ -8,16 +8,15 @@ page. Memory does not grow with the site.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import storage
 from crawler.items import PageItem
 from crawler.robots import noindex_source
-from crawler.urls import is_internal, site_key
+from crawler.urls import Site, site_key
 
 
-def page_values(item: PageItem, hosts: Iterable[str]) -> dict[str, object]:
+def page_values(item: PageItem, site: Site) -> dict[str, object]:
     """The pages row of a record (without ``crawl_id``)."""
     ex = item.extract
     values: dict[str, object] = {
@@ -28,7 +27,7 @@ def page_values(item: PageItem, hosts: Iterable[str]) -> dict[str, object]:
         "x_robots_tag": item.x_robots_tag, "etag": item.etag,
         "last_modified": item.last_modified, "blocked_by_robots": int(item.blocked_by_robots),
         "is_html": int(ex is not None), "fetched_at": item.fetched_at,
-        "internal": int(is_internal(item.url, hosts)),
+        "internal": int(item.url in site),
     }
     if ex is not None:
         values.update(
@@ -40,7 +39,7 @@ def page_values(item: PageItem, hosts: Iterable[str]) -> dict[str, object]:
 
 
 def write_item(conn: storage.Connection, crawl_id: int, item: PageItem,
-               hosts: Iterable[str]) -> None:
+               site: Site) -> None:
     """Write one page record and everything it carries, in one transaction."""
     if item.carried_from is not None:
         storage.carry_over(conn, crawl_id, item.url, item.carried_from, {
@@ -50,13 +49,13 @@ def write_item(conn: storage.Connection, crawl_id: int, item: PageItem,
         return
     ex = item.extract
     if ex is None:
-        storage.write_page(conn, crawl_id, page_values(item, hosts))
+        storage.write_page(conn, crawl_id, page_values(item, site))
         return
     storage.write_page(
-        conn, crawl_id, page_values(item, hosts),
+        conn, crawl_id, page_values(item, site),
         links=[(link.order, link.href, link.target, link.anchor, link.rel, link.position,
                 link.context, link.paragraph, int(link.is_image),
-                int(bool(link.target) and is_internal(link.target, hosts)))
+                int(bool(link.target) and link.target in site))
                for link in ex.links],
         headings=[(h.order, h.level, h.text, int(h.in_main)) for h in ex.headings],
         sections=[(s.order, s.level, s.heading, s.text) for s in ex.sections],
@@ -71,7 +70,7 @@ class StorePipeline:
         self.settings = crawler.settings
         self.conn: storage.Connection | None = None
         self.crawl_id: int | None = None
-        self.hosts: frozenset[str] = frozenset()
+        self.site = Site(())
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -93,12 +92,12 @@ class StorePipeline:
             crawl_id = storage.start_crawl(self.conn, site_key(spider.start_url),
                                            spider.start_url, {"source": "scrapy crawl"})
         self.crawl_id = crawl_id
-        self.hosts = frozenset(spider.hosts)
+        self.site = spider.site
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
             raise TypeError(f"unexpected item type {type(item).__name__}")
-        write_item(self.conn, self.crawl_id, item, self.hosts)
+        write_item(self.conn, self.crawl_id, item, self.site)
         return item
 
     def spider_closed(self, reason: str) -> None:

@@ -132,6 +132,27 @@ def is_internal(url: str, hosts: Iterable[str]) -> bool:
     return bool(host) and any(host == _without_www(other.lower()) for other in hosts)
 
 
+# A URL's scheme and authority, what decides whether it is on the site.
+_ORIGIN_PREFIX = re.compile(r"[^:/?#]*:?//[^/?#]*")
+
+
+class Site:
+    """``url in site``: :func:`is_internal` over the site's hosts, decided once per origin
+    (a crawl's links name few origins, and every link is asked about, some twice)."""
+
+    def __init__(self, hosts: Iterable[str]) -> None:
+        self.hosts = frozenset(hosts)
+        self._verdicts: dict[str, bool] = {}
+
+    def __contains__(self, url: str) -> bool:
+        match = _ORIGIN_PREFIX.match(url)
+        key = match.group(0) if match else url
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = is_internal(url, self.hosts)
+        return verdict
+
+
 def rehost(url: str, aliases: Iterable[str], origin: str) -> str:
     """``url`` moved onto ``origin`` (``scheme://host[:port]``) when its host is one of
     ``aliases`` (a production site audited through a copy); otherwise unchanged."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import storage
 from crawler.robots import noindex_source
-from crawler.urls import host_of, is_internal
+from crawler.urls import Site, host_of
 
 
 def decide_missing(store_path: str | Path) -> int:
@@ -21,10 +21,10 @@ def decide_missing(store_path: str | Path) -> int:
         for crawl_id in crawl_ids:
             info = storage.get_crawl(conn, crawl_id)
             extra = (info.settings.get("crawl") or {}).get("extra_hosts") or []
-            hosts = {host_of(info.start_url), *(str(h).lower() for h in extra)}
-            pages = [(url, int(is_internal(url, hosts)), noindex_source(meta, header))
+            site = Site({host_of(info.start_url), *(str(h).lower() for h in extra)})
+            pages = [(url, int(url in site), noindex_source(meta, header))
                      for url, meta, header in storage.undecided_pages(conn, crawl_id)]
-            links = [(source, order, int(bool(target) and is_internal(target, hosts)))
+            links = [(source, order, int(bool(target) and target in site))
                      for source, order, target in storage.undecided_links(conn, crawl_id)]
             storage.record_decisions(conn, crawl_id, pages, links)
     return len(crawl_ids)

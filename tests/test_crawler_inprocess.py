@@ -22,6 +22,7 @@ from crawler.pipelines import StorePipeline, write_item
 from crawler.settings import scrapy_settings
 from crawler.spiders import site as site_module
 from crawler.spiders.site import SiteSpider
+from crawler.urls import Site
 from tests.conftest import REPO
 
 PAGE = REPO / "tests" / "corpus" / "pages" / "natbienetre" / "la-cerise-fruit-sante"
@@ -106,7 +107,7 @@ def item_with_links() -> PageItem:
 def test_pipeline_writes_a_page_with_the_crawlers_verdicts():
     conn = storage.connect(":memory:")
     crawl_id = storage.start_crawl(conn, "s", f"https://{HOST}/", {})
-    write_item(conn, crawl_id, item_with_links(), {HOST})
+    write_item(conn, crawl_id, item_with_links(), Site({HOST}))
     page = conn.execute("SELECT internal, noindex, title, is_html FROM pages").fetchone()
     assert page == (1, "X-Robots-Tag", "T", 1)
     links = conn.execute("SELECT ord, internal FROM links ORDER BY ord").fetchall()
@@ -118,10 +119,10 @@ def test_pipeline_writes_a_page_with_the_crawlers_verdicts():
 def test_pipeline_carries_an_unchanged_page_over_from_the_earlier_crawl():
     conn = storage.connect(":memory:")
     first = storage.start_crawl(conn, "s", f"https://{HOST}/", {})
-    write_item(conn, first, item_with_links(), {HOST})
+    write_item(conn, first, item_with_links(), Site({HOST}))
     second = storage.start_crawl(conn, "s", f"https://{HOST}/", {})
     unchanged = PageItem(url=f"https://www.{HOST}/p", status=304, depth=2, carried_from=first)
-    write_item(conn, second, unchanged, {HOST})
+    write_item(conn, second, unchanged, Site({HOST}))
     assert conn.execute("SELECT status, depth, not_modified, noindex FROM pages "
                         "WHERE crawl_id = ?", (second,)).fetchone() == (200, 2, 1, "X-Robots-Tag")
     assert conn.execute("SELECT COUNT(*) FROM links WHERE crawl_id = ?",

@@ -159,3 +159,17 @@ def test_site_key_is_filesystem_safe(url: str, key: str) -> None:
 )
 def test_is_internal(url: str, hosts: set[str], expected: bool) -> None:
     assert is_internal(url, hosts) is expected
+
+
+def test_site_membership_decided_per_origin_agrees_with_is_internal():
+    from crawler.urls import Site, is_internal
+
+    hosts = {"example.com", "127.0.0.1:8080"}
+    site = Site(hosts)
+    urls = ["https://www.example.com/a", "https://EXAMPLE.com:443/b", "http://example.com:80/",
+            "http://example.com:8000/", "https://user@example.com/x", "http://127.0.0.1:8080/p",
+            "http://127.0.0.1:9090/p", "http://127.0.0.1/p", "https://other.example/",
+            "mailto:x@example.com", "//example.com/rel", "https://example.com?q=1",
+            "https://example.com#top"]
+    for url in urls + urls:  # the second pass answers from the remembered verdicts
+        assert (url in site) == is_internal(url, hosts), url

@@ -45,19 +45,16 @@ def write_marker(out_dir: Path, audit: Audit) -> Path:
     return path
 
 
-def _links_file(audit: Audit, path: Path) -> Path:
-    frame = audit.links.drop(columns=HIDDEN_COLUMNS["links"], errors="ignore")
-    columns = CONTRACT_COLUMNS["links.csv"]
-    if path.suffix == ".parquet":
-        return write_parquet(frame, path, columns)
-    return write_csv(frame, path, columns)
-
-
-def _csv(audit: Audit, out_dir: Path, name: str) -> Path:
+def _csv(audit: Audit, out_dir: Path, name: str, file_name: str | None = None) -> Path:
+    """The contract file ``name`` (written as ``file_name``: ``links.csv.gz`` or
+    ``links.parquet`` for the link table, by ``[report] links_format``)."""
     attribute = CSV_FILES[name]
     frame = getattr(audit, attribute).drop(columns=HIDDEN_COLUMNS.get(attribute, []),
                                            errors="ignore")
-    return write_csv(frame, out_dir / name, CONTRACT_COLUMNS[name])
+    path = out_dir / (file_name or name)
+    if path.suffix == ".parquet":
+        return write_parquet(frame, path, CONTRACT_COLUMNS[name])
+    return write_csv(frame, path, CONTRACT_COLUMNS[name])
 
 
 def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
@@ -84,11 +81,9 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
     written: list[Path | None] = list(shown)
     links_file = LINK_FILES[links_format]
     for name in CSV_FILES:
-        if name == "links.csv" and links_file != name:
-            written.append(run("csv", links_file,
-                               lambda: _links_file(audit, out_dir / links_file)))
-            continue
-        written.append(run("csv", name, lambda n=name: _csv(audit, out_dir, n)))
+        file_name = links_file if name == "links.csv" else name
+        written.append(run("csv", file_name,
+                           lambda n=name, f=file_name: _csv(audit, out_dir, n, f)))
     if audit.changes is not None:
         written.append(run("csv", "changes.csv",
                            lambda: write_csv(audit.changes, out_dir / "changes.csv")))

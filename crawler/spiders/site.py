@@ -26,7 +26,7 @@ from crawler.extract import extract_page
 from crawler.items import PageItem
 from crawler.middlewares import AlreadyFetched, OffSite
 from crawler.options import CrawlOptions
-from crawler.urls import host_of, is_internal, normalize_url, rehost
+from crawler.urls import Site, host_of, normalize_url, rehost
 
 # Sitemap-only URLs wait until every page reachable by links has been requested, so the
 # pages that links do reach get their real click depth.
@@ -88,7 +88,7 @@ class SiteSpider(scrapy.Spider):
         spider.max_url_length = options.max_url_length
         spider.use_sitemaps = options.sitemaps
         spider.strip_params = tuple(options.strip_params)
-        spider.hosts = {host_of(spider.start_url)} | {h.lower() for h in options.extra_hosts}
+        spider.site = Site({host_of(spider.start_url)} | {h.lower() for h in options.extra_hosts})
         spider.aliases = frozenset(
             host_of(a) if "://" in a else a.strip().strip("/").lower()
             for a in options.aliases if a.strip())
@@ -239,7 +239,7 @@ class SiteSpider(scrapy.Spider):
                 yield from self._schedule(target, depth, "link", item.url)
 
     def _internal(self, url: str) -> bool:
-        return is_internal(url, self.hosts)
+        return url in self.site
 
     def _local(self, url: str) -> str:
         """An address on a production alias, read as the same path on the audited copy."""

@@ -37,8 +37,8 @@ def site_links(site: Path, work: Path) -> pd.DataFrame:
     # The verdicts are in links.csv: the workbook, the slowest file, is not needed here.
     (work / "gate.toml").write_text("[report]\nxlsx = false\n", encoding="utf-8")
     subprocess.run([sys.executable, "-m", "linkaudit", "analyze", "--store", "s.sqlite",
-                    "--config", "gate.toml", "--out", "out"], cwd=work, env={**os.environ, "PYTHONPATH": str(REPO)},
-                   check=True, capture_output=True)
+                    "--config", "gate.toml", "--out", "out"], cwd=work,
+                   env={**os.environ, "PYTHONPATH": str(REPO)}, check=True, capture_output=True)
     return pd.read_csv(work / "out" / "links.csv", encoding="utf-8-sig", dtype=str,
                        keep_default_na=False)
 
