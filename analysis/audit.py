@@ -358,19 +358,26 @@ def topic_analysis(docs: pd.DataFrame | None, sections: pd.DataFrame, settings: 
     stages = stages or Stages("the crawl")
     if docs is not None and docs.empty:
         return None, *EMPTY_COHERENCE
-    # Without documents (a failed stage) these two are skipped, and say so.
-    model = stages.run("topics", lambda: topics.build_topic_model(docs, given(settings.topics)),
-                       None)
+    n_topics = given(settings.topics)
+    terms = topics.DocumentTerms()
+    # Vectors first: sections are scored against them; clusters only for the model kept.
+    # Without documents (a failed stage) these are skipped, and say so.
+    vectors = stages.run("topics", lambda: topics.build_topic_model(
+        docs, n_topics, terms=terms, clustered=False), None)
 
     def focused() -> tuple[topics.TopicModel, pd.DataFrame, pd.DataFrame]:
         page_coh, section_scores = coherence.section_coherence(
-            model, sections, given(settings.incoherent_threshold))
+            vectors, sections, given(settings.incoherent_threshold))
         if not section_scores["incoherent"].any():
-            return model, page_coh, section_scores
+            return vectors, page_coh, section_scores
         texts = coherence.focused_documents(docs, sections, section_scores)
-        return topics.build_topic_model(texts, given(settings.topics)), page_coh, section_scores
+        return (topics.build_topic_model(texts, n_topics, terms=terms, clustered=False),
+                page_coh, section_scores)
 
-    return stages.run("coherence", focused, (model, *EMPTY_COHERENCE))
+    model, page_coh, section_scores = stages.run("coherence", focused,
+                                                 (vectors, *EMPTY_COHERENCE))
+    model = stages.run("topics", lambda: topics.with_clusters(model, n_topics), None)
+    return model, page_coh, section_scores
 
 
 def _page_checks(crawl: CrawlFrames, settings: AuditSettings

@@ -9,6 +9,9 @@ flagged incoherent. See docs/relevance.md for the method and its limits.
 
 from __future__ import annotations
 
+import itertools
+import operator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,11 +47,11 @@ SECTION_COLUMNS = ["url", "ord", "heading", "words", "score", "incoherent", "why
 # ---------------------------------------------------------------------- section blocks
 
 
-def _merge_small_sections(page: pd.DataFrame) -> list[dict[str, object]]:
-    """Blocks of consecutive sections, each with at least MIN_SECTION_WORDS words when the
-    page allows it."""
+def _merge_small_sections(page: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
+    """Blocks of consecutive sections (rows with ord, heading, text), each with at least
+    MIN_SECTION_WORDS words when the page allows it."""
     blocks: list[dict[str, object]] = []
-    for section in page.to_dict("records"):
+    for section in page:
         heading = section["heading"] if isinstance(section["heading"], str) else ""
         text = section["text"] if isinstance(section["text"], str) else ""
         count = len(words(text))
@@ -97,8 +100,10 @@ def section_blocks(model: TopicModel, sections: pd.DataFrame) -> pd.DataFrame:
     (text = what is scored, <NA> when the block is too short to judge; prose = scored on
     long paragraphs rather than on a list of short lines)."""
     known = sections[sections["url"].isin(model.index.keys())]
+    known = known.sort_values(["url", "ord"], kind="stable")[["url", "ord", "heading", "text"]]
     rows = []
-    for url, page in known.sort_values(["url", "ord"], kind="stable").groupby("url", sort=False):
+    records = known.to_dict("records")  # one conversion, not one per page
+    for url, page in itertools.groupby(records, key=operator.itemgetter("url")):
         for block in _merge_small_sections(page):
             text, prose = _scoring_text(block)
             rows.append(

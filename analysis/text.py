@@ -168,12 +168,28 @@ def stem(word: str, lang: str) -> str:
     return fold_accents(stemmed)
 
 
+# Short texts (anchors, link sentences, titles) repeat across a site: their analysis is
+# kept. Longer ones are analysed each time (keeping them would keep whole pages' text).
+CACHED_TEXT_CHARS = 400
+
+
 def analyse(text: str, lang: str) -> list[tuple[str, str]]:
     """(stem, surface word) pairs of the content words of ``text``, in order.
 
     The surface word is the lower-case original, kept so reports can show readable words
     instead of stems.
     """
+    if len(text) <= CACHED_TEXT_CHARS:
+        return list(_analysed(text, lang))
+    return _analyse(text, lang)
+
+
+@lru_cache(maxsize=1 << 16)
+def _analysed(text: str, lang: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_analyse(text, lang))
+
+
+def _analyse(text: str, lang: str) -> list[tuple[str, str]]:
     stop = stopwords(lang)
     pairs = []
     for word in words(text):

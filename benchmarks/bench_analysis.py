@@ -1,11 +1,16 @@
 """Analysis benchmark: a synthetic crawl of N pages in 20 topics, written straight into a
 crawl store, then loaded, analysed and written as reports, each step timed.
 
-    .venv/bin/python benchmarks/bench_analysis.py [PAGES]
+    .venv/bin/python benchmarks/bench_analysis.py [PAGES] [--links-per-page N] [--json FILE]
+
+``--json`` writes the figures to FILE instead of appending a line to results.md (the
+growth benchmark, bench_growth.py, runs this script once per size).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import random
 import resource
@@ -41,13 +46,13 @@ def topic_words(rng: random.Random) -> list[list[str]]:
 
 
 def page_item(i: int, pages: int, vocab: list[list[str]], rng: random.Random,
-              base: str) -> PageItem:
+              base: str, links_per_page: int = 20) -> PageItem:
     topic = i % TOPICS
     sections, links = [], []
     for s in range(4):
         words = [rng.choice(vocab[topic]) for _ in range(120)]
         sections.append(Section(order=s, level=2, heading=f"Partie {s}", text=" ".join(words)))
-    for n in range(20):
+    for n in range(links_per_page):
         same = rng.random() < 0.9
         target = (rng.randrange(pages // TOPICS) * TOPICS + topic) if same else \
             rng.randrange(pages)
@@ -63,7 +68,7 @@ def page_item(i: int, pages: int, vocab: list[list[str]], rng: random.Random,
                     found_via="link", extract=extract)
 
 
-def build_store(path: Path, pages: int) -> None:
+def build_store(path: Path, pages: int, links_per_page: int = 20) -> None:
     rng = random.Random(7)
     vocab = topic_words(rng)
     base = "https://bench.example"
@@ -71,33 +76,50 @@ def build_store(path: Path, pages: int) -> None:
     crawl_id = storage.start_crawl(conn, "bench", f"{base}/p0.html", {})
     site = Site({"bench.example"})
     for i in range(pages):
-        write_item(conn, crawl_id, page_item(i, pages, vocab, rng, base), site)
+        write_item(conn, crawl_id, page_item(i, pages, vocab, rng, base, links_per_page),
+                   site)
     storage.finish_crawl(conn, crawl_id, "complete", "finished")
     conn.close()
 
 
 def main() -> None:
-    pages = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    parser = argparse.ArgumentParser()
+    parser.add_argument("pages", type=int, nargs="?", default=2000)
+    parser.add_argument("--links-per-page", type=int, default=20)
+    parser.add_argument("--json", type=Path, help="write the figures here, not to results.md")
+    args = parser.parse_args()
+    pages = args.pages
     config = load_config()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "s.sqlite"
-        build_store(path, pages)
+        started = time.perf_counter()
+        build_store(path, pages, args.links_per_page)
+        build_seconds = time.perf_counter() - started
+        build_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         timings = {}
         started = time.perf_counter()
         crawl = load_crawl(path)
         timings["load"] = time.perf_counter() - started
+        load_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
         audit = build_audit(crawl, config.analysis,
                             promo_rules(config))
         timings["analysis"] = time.perf_counter() - started
+        del crawl
         started = time.perf_counter()
         writers_profile: dict[str, tuple[float, float]] = {}
         write_reports(audit, Path(tmp) / "out", xlsx=True, profile=writers_profile)
         timings["reports"] = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    profile = {"load": (timings["load"], load_peak), **audit.profile, **writers_profile}
+    if args.json:
+        args.json.write_text(json.dumps({
+            "pages": pages, "links": len(audit.links), "build_seconds": build_seconds,
+            "build_peak": build_peak, **timings, "peak": peak, "stages": profile,
+            "off_topic": int(audit.links["off_topic"].sum()), "topics": len(audit.clusters)}))
+        return
     stages = "; ".join(f"{name} {seconds:.1f} s ({rss:.0f} MiB)"
-                       for name, (seconds, rss) in {**audit.profile, **writers_profile}.items()
-                       if seconds >= 0.05)
+                       for name, (seconds, rss) in profile.items() if seconds >= 0.05)
     line = (f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC bench_analysis ({pages:,} pages, "
             f"{len(audit.links):,} links, load {os.getloadavg()[0]:.1f}): load "
             f"{timings['load']:.1f} s, analysis {timings['analysis']:.1f} s, reports "

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from analysis.model import Audit, Stages, with_failures
 from writers import SHEET_ROWS, charts
+from writers.background import Background
 from writers.html_report import write_html
 from writers.tables import CONTRACT_COLUMNS, write_csv, write_parquet
 from writers.xlsx import write_xlsx
@@ -73,35 +74,42 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
     def run(stage: str, subject: str, work: Callable[[], Path | None]) -> Path | None:
         return stages.run(stage, work, None, subject=subject, fatal=FATAL)
 
-    # Charts first, the HTML page last: each file then shows the failures before it.
-    drawn = [run("charts", name, lambda d=draw, n=name: d(audit, out_dir / n))
-             for name, (draw, _) in charts.CHARTS.items()]
-    shown = [path for path in drawn if path is not None]
-    audit = with_failures(audit, stages.failures)
-    written: list[Path | None] = list(shown)
     links_file = LINK_FILES[links_format]
-    for name in CSV_FILES:
-        file_name = links_file if name == "links.csv" else name
-        written.append(run("csv", file_name,
-                           lambda n=name, f=file_name: _csv(audit, out_dir, n, f)))
-    if audit.changes is not None:
-        written.append(run("csv", "changes.csv",
-                           lambda: write_csv(audit.changes, out_dir / "changes.csv")))
-    audit = with_failures(audit, stages.failures)
-    in_findings = len(audit.failures)
-    if xlsx:
-        written.append(run("workbook", "report.xlsx",
-                           lambda: write_xlsx(audit, out_dir / "report.xlsx",
-                                              max_rows=xlsx_max_rows,
-                                              full_files={"links": links_file})))
-    audit = with_failures(audit, stages.failures)
-    written.append(run("html", "index.html", lambda: write_html(audit, out_dir, shown)))
-    audit = with_failures(audit, stages.failures)
-    if len(audit.failures) > in_findings:  # failed after findings.csv was written
-        run("csv", "findings.csv", lambda: _csv(audit, out_dir, "findings.csv"))
-    if audit.failures:
-        written.append(write_error_log(audit, out_dir / ERRORS_LOG))
-    marker.unlink()
+    # The workbook, the slowest file, is written beside the others (writers/background.py);
+    # it lists the failures known when it starts: the analysis's, not the other writers'.
+    workbook = Background(lambda: write_xlsx(audit, out_dir / "report.xlsx",
+                                             max_rows=xlsx_max_rows,
+                                             full_files={"links": links_file})) \
+        if xlsx else None
+    try:
+        # Charts first, the HTML page last: each file then shows the failures before it.
+        drawn = [run("charts", name, lambda d=draw, n=name: d(audit, out_dir / n))
+                 for name, (draw, _) in charts.CHARTS.items()]
+        shown = [path for path in drawn if path is not None]
+        audit = with_failures(audit, stages.failures)
+        written: list[Path | None] = list(shown)
+        for name in CSV_FILES:
+            file_name = links_file if name == "links.csv" else name
+            written.append(run("csv", file_name,
+                               lambda n=name, f=file_name: _csv(audit, out_dir, n, f)))
+        if audit.changes is not None:
+            written.append(run("csv", "changes.csv",
+                               lambda: write_csv(audit.changes, out_dir / "changes.csv")))
+        audit = with_failures(audit, stages.failures)
+        in_findings = len(audit.failures)
+        if workbook is not None:
+            written.append(run("workbook", "report.xlsx", workbook.join))
+        audit = with_failures(audit, stages.failures)
+        written.append(run("html", "index.html", lambda: write_html(audit, out_dir, shown)))
+        audit = with_failures(audit, stages.failures)
+        if len(audit.failures) > in_findings:  # failed after findings.csv was written
+            run("csv", "findings.csv", lambda: _csv(audit, out_dir, "findings.csv"))
+        if audit.failures:
+            written.append(write_error_log(audit, out_dir / ERRORS_LOG))
+        marker.unlink()
+    finally:
+        if workbook is not None:
+            workbook.cancel()  # only if an error stopped the writing before its join
     if profile is not None:
         profile.update(stages.profile)
     return audit, [path for path in written if path is not None]

@@ -107,7 +107,17 @@ def format_column(values: pd.Series) -> pd.Series:
                 .fillna(""))
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return values.map(lambda v: v.isoformat(), na_action="ignore").fillna("").astype(object)
+    if pd.api.types.is_string_dtype(dtype) and pd.api.types.infer_dtype(
+            values, skipna=True) in ("string", "empty"):
+        return _format_texts(values)
     return values.astype(object).map(_format_cell)
+
+
+def _format_texts(values: pd.Series) -> pd.Series:
+    """A column of text (and gaps): :func:`neutralise` on the whole column at once."""
+    text = values.astype("string").fillna("")
+    guarded = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
+    return text.where(~guarded, FORMULA_GUARD + text).astype(object)
 
 
 def _format_booleans(values: pd.Series) -> pd.Series:

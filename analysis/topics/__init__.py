@@ -5,18 +5,21 @@ docs/relevance.md.
 """
 
 from analysis.topics.model import (
+    DocumentTerms,
     TopicModel,
     build_topic_model,
     clusters,
     page_topics,
     similarity,
     top_terms,
+    with_clusters,
 )
 from analysis.topics.relevance import link_relevance, off_topic_mask
 from analysis.topics.thresholds import equal_error_threshold, neighbourhood, otsu_threshold
 from analysis.topics.vectors import blend
 
 __all__ = [
+    "DocumentTerms",
     "TopicModel",
     "blend",
     "build_topic_model",
@@ -29,4 +32,5 @@ __all__ = [
     "page_topics",
     "similarity",
     "top_terms",
+    "with_clusters",
 ]

@@ -12,8 +12,10 @@ import numpy as np
 from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import silhouette_samples
+from sklearn.metrics.pairwise import cosine_distances
 from sklearn.preprocessing import normalize
+from sklearn.utils import check_random_state
 
 from analysis.text import available_languages, fold_accents, stopwords
 
@@ -69,17 +71,20 @@ def _cluster(
         k = max(1, min(n_topics, n_pages))
         return _kmeans(vectors, k, random_state) if k > 1 else np.zeros(n_pages, dtype=int)
     best_labels, best_score = np.zeros(n_pages, dtype=int), MIN_SILHOUETTE
-    for k in _candidate_ks(n_pages):
+    candidates = _candidate_ks(n_pages)
+    if not candidates:
+        return best_labels
+    # The silhouette's page sample (the one silhouette_score draws for this seed) and its
+    # cosine distances, computed once for every candidate k.
+    sample = check_random_state(random_state).permutation(n_pages)[
+        : min(n_pages, SILHOUETTE_SAMPLE)]
+    distances = cosine_distances(tfidf[sample])
+    for k in candidates:
         labels = _kmeans(vectors, k, random_state)
-        if len(set(labels)) < 2:
+        if len(set(labels[sample])) < 2:
             continue
-        score = silhouette_score(
-            tfidf,
-            labels,
-            metric="cosine",
-            sample_size=min(n_pages, SILHOUETTE_SAMPLE),
-            random_state=random_state,
-        )
+        score = float(np.mean(silhouette_samples(distances, labels[sample],
+                                                 metric="precomputed")))
         if score > best_score:
             best_labels, best_score = labels, score
     return best_labels

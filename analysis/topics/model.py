@@ -5,8 +5,9 @@ and per URL pair (top terms, page topics, clusters, similarity).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,15 @@ from analysis.topics.clustering import (
     name_clusters,
     nameless_terms,
 )
-from analysis.topics.thresholds import Calibration, calibrate
-from analysis.topics.vectors import display_map, document_pairs, fit_lsa, fit_tfidf, pair_similarity
+from analysis.topics.thresholds import Calibration, calibrate, site_similarities
+from analysis.topics.vectors import (
+    ReferenceSimilarities,
+    display_map,
+    document_pairs,
+    fit_lsa,
+    fit_tfidf,
+    pair_similarity,
+)
 
 TOP_TERMS = 5
 
@@ -48,6 +56,9 @@ class TopicModel:
     calibration: Calibration
     # True for the terms that name no topic (see nameless_terms): never in labels.
     nameless: np.ndarray | None = None
+    # Similarity rows computed for neighbourhoods, shared by calibration and verdicts.
+    similarities: ReferenceSimilarities | None = field(default=None, compare=False,
+                                                       repr=False)
 
     @property
     def size(self) -> int:
@@ -57,35 +68,64 @@ class TopicModel:
 # ----------------------------------------------------------------------------- build
 
 
+class DocumentTerms:
+    """The analysed words of each page a model is built from, kept so that a model built
+    again with a few pages' texts changed (coherence leaves drifting sections out) analyses
+    only those pages again. Holds one list of stems per page and the site's (stem,
+    surface word) counts."""
+
+    FIELDS = ("lang", "text", "title", "h1", "headings")
+
+    def __init__(self) -> None:
+        self._keys: dict[str, tuple[object, ...]] = {}
+        self._tokens: dict[str, list[str]] = {}
+        self._surfaces: dict[str, list[str]] = {}
+        self.counts: Counter = Counter()
+
+    def tokens(self, rows: Sequence[Mapping[str, object]]) -> list[list[str]]:
+        """Stems of each row's page (:func:`document_pairs`), analysing only new texts."""
+        out = []
+        for row in rows:
+            url = str(row["url"])
+            key = tuple(row.get(f) for f in self.FIELDS)
+            if self._keys.get(url) != key:
+                if url in self._tokens:
+                    self.counts.subtract(zip(self._tokens[url], self._surfaces[url], strict=True))
+                pairs = document_pairs(row)
+                self.counts.update(pairs)
+                self._keys[url] = key
+                self._tokens[url] = [token for token, _ in pairs]
+                self._surfaces[url] = [surface for _, surface in pairs]
+            out.append(self._tokens[url])
+        return out
+
+    def display(self) -> dict[str, str]:
+        return display_map(+self.counts)
+
+
 def build_topic_model(
-    docs: pd.DataFrame, n_topics: int | None = None, random_state: int = 0
+    docs: pd.DataFrame, n_topics: int | None = None, random_state: int = 0, *,
+    terms: DocumentTerms | None = None, clustered: bool = True,
 ) -> TopicModel:
     """Fit the site's topic model on :func:`analysis.text.page_documents` output.
 
     ``n_topics`` fixes the number of clusters; by default it is chosen by silhouette.
+    ``terms`` reuses the words of pages analysed for an earlier model of the same site.
+    ``clustered=False`` leaves the clusters out (every page in topic 0, see
+    :func:`with_clusters`): vectors, calibration and similarities only.
     """
     docs = docs.drop_duplicates("url").reset_index(drop=True)
-    pair_lists = [document_pairs(row) for row in docs.to_dict("records")]
-    vectorizer, tfidf = fit_tfidf([[t for t, _ in pairs] for pairs in pair_lists])
+    terms = terms if terms is not None else DocumentTerms()
+    token_lists = terms.tokens(docs.to_dict("records"))
+    vectorizer, tfidf = fit_tfidf(token_lists)
+    del token_lists
     svd, lsa = fit_lsa(tfidf, random_state) if tfidf.shape[1] else (None, np.zeros((len(docs), 0)))
-    terms = vectorizer.get_feature_names_out() if vectorizer else np.array([], dtype=object)
-    display = display_map(pair_lists)
-    labels = (
-        cluster_by_language(
-            cluster_vectors(tfidf, lsa),
-            tfidf,
-            list(docs["lang"].astype(str)),
-            n_topics,
-            random_state,
-        )
-        if tfidf.shape[1]
-        else np.zeros(len(docs), dtype=int)
-    )
+    terms_array = vectorizer.get_feature_names_out() if vectorizer else np.array([], dtype=object)
+    display = terms.display()
     doc_freq = np.bincount(tfidf.indices, minlength=tfidf.shape[1])
-    nameless = nameless_terms(terms, display, doc_freq, len(docs))
-    term_ids = cluster_term_ids(tfidf, labels, nameless)
-    cluster_terms = tuple(tuple(display.get(terms[i], terms[i]) for i in ids) for ids in term_ids)
-    return TopicModel(
+    similarities = site_similarities(tfidf, lsa)
+    nameless = nameless_terms(terms_array, display, doc_freq, len(docs))
+    model = TopicModel(
         urls=tuple(docs["url"]),
         langs=tuple(docs["lang"].astype(str)),
         titles=tuple(_titles(docs)),
@@ -94,16 +134,39 @@ def build_topic_model(
         tfidf=tfidf,
         svd=svd,
         lsa=lsa,
-        terms=terms,
+        terms=terms_array,
         doc_freq=doc_freq,
         display=display,
-        labels=labels,
-        cluster_names=name_clusters(cluster_terms),
-        cluster_terms=cluster_terms,
+        labels=np.zeros(len(docs), dtype=int),
+        cluster_names=("",),
+        cluster_terms=((),),
         calibration=calibrate(tfidf, lsa, list(docs["lang"].astype(str)),
-                              list(docs["url"].astype(str))),
+                              list(docs["url"].astype(str)), similarities),
         nameless=nameless,
+        similarities=similarities,
     )
+    return with_clusters(model, n_topics, random_state) if clustered else model
+
+
+def with_clusters(model: TopicModel, n_topics: int | None = None,
+                  random_state: int = 0) -> TopicModel:
+    """``model`` with its pages clustered into topics, named by their terms."""
+    labels = (
+        cluster_by_language(
+            cluster_vectors(model.tfidf, model.lsa),
+            model.tfidf,
+            list(model.langs),
+            n_topics,
+            random_state,
+        )
+        if model.tfidf.shape[1]
+        else np.zeros(model.size, dtype=int)
+    )
+    term_ids = cluster_term_ids(model.tfidf, labels, model.nameless)
+    cluster_terms = tuple(tuple(model.display.get(model.terms[i], model.terms[i]) for i in ids)
+                          for ids in term_ids)
+    return replace(model, labels=labels, cluster_names=name_clusters(cluster_terms),
+                   cluster_terms=cluster_terms)
 
 
 def _titles(docs: pd.DataFrame) -> list[str]:

@@ -61,7 +61,8 @@ def off_topic_mask(
     calibration = model.calibration
     if len(candidates) and calibration.profile_threshold is not None:
         profile, bridge = neighbourhood(
-            model.tfidf, model.lsa, languages, rows[candidates], cols[candidates]
+            model.tfidf, model.lsa, languages, rows[candidates], cols[candidates],
+            model.similarities,
         )
         judged = ~np.isnan(profile)
         related = (profile >= calibration.profile_threshold) | (

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from scipy import sparse, special
 
-from analysis.topics.vectors import CHUNK_ROWS, chunks, similarity_rows
+from analysis.topics.vectors import CHUNK_ROWS, ReferenceSimilarities, chunks, similarity_rows
 
 # Calibration needs enough pages to show a distribution; smaller sites use the fallback.
 MIN_PAGES_FOR_CALIBRATION = 6
@@ -238,6 +238,7 @@ def calibrate(
     lsa: np.ndarray,
     langs: Sequence[str] | None = None,
     urls: Sequence[str] | None = None,
+    similarities: ReferenceSimilarities | None = None,
 ) -> Calibration:
     """Off-topic thresholds from the site's own similarities.
 
@@ -270,7 +271,8 @@ def calibrate(
         method="site",
         related_median=float(np.median(related)),
         unrelated_median=float(np.median(unrelated)),
-        profile_threshold=_profile_threshold(tfidf, lsa, langs_array, pages, sampler),
+        profile_threshold=_profile_threshold(tfidf, lsa, langs_array, pages, sampler,
+                                             similarities),
     )
 
 
@@ -283,6 +285,7 @@ def neighbourhood(
     langs: np.ndarray,
     rows: np.ndarray,
     cols: np.ndarray,
+    similarities: ReferenceSimilarities | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(profile, bridge) of each page pair rows[i], cols[i], from the pages of rows[i]'s
     language other than the two:
@@ -295,10 +298,17 @@ def neighbourhood(
     NaN where fewer than MIN_NEIGHBOURHOOD_PAGES pages are left. Computed in chunks of
     pairs: memory stays at (chunk x pages). On a site of more than REFERENCE_PAGES pages,
     "those pages" are a fixed sample of REFERENCE_PAGES of them (the same for every pair),
-    so the cost grows with the pairs, not with pairs x pages.
+    so the cost grows with the pairs, not with pairs x pages. Each page's similarities to
+    those pages are computed once (``similarities``, shared with other calls when given).
     """
     reference = reference_pages(len(langs))
-    ref_langs = langs if reference is None else langs[reference]
+    if similarities is None:
+        similarities = ReferenceSimilarities(tfidf, lsa, reference)
+    elif similarities.width != (len(langs) if reference is None else len(reference)):
+        raise ValueError("similarities measured against other reference pages")
+    # Languages as small integers: comparing strings cell by cell is the loop's main cost.
+    _, lang_codes = np.unique(np.asarray(langs, dtype=str), return_inverse=True)
+    ref_langs = lang_codes if reference is None else lang_codes[reference]
     ref_ids = np.arange(len(langs)) if reference is None else reference
     profile, bridge = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     step = max(1, CHUNK_ROWS // 2)
@@ -306,9 +316,9 @@ def neighbourhood(
         part = slice(start, start + step)
         r, c = rows[part], cols[part]
         pages, inverse = np.unique(np.concatenate([r, c]), return_inverse=True)
-        sims = similarity_rows(tfidf, lsa, pages, reference)
+        sims = similarities.rows(pages)
         a, b = sims[inverse[: len(r)]], sims[inverse[len(r) :]]
-        mask = (ref_langs[None, :] == langs[r][:, None]) & (ref_ids[None, :] != r[:, None]) \
+        mask = (ref_langs[None, :] == lang_codes[r][:, None]) & (ref_ids[None, :] != r[:, None]) \
             & (ref_ids[None, :] != c[:, None])
         profile[part] = _masked_correlation(a, b, mask)
         bridge[part] = np.where(mask, np.minimum(a, b), -np.inf).max(axis=1)
@@ -316,6 +326,11 @@ def neighbourhood(
         profile[part][too_few] = np.nan
         bridge[part][too_few] = np.nan
     return profile, bridge
+
+
+def site_similarities(tfidf: sparse.csr_matrix, lsa: np.ndarray) -> ReferenceSimilarities:
+    """The similarity rows neighbourhoods of this site's pages are measured with."""
+    return ReferenceSimilarities(tfidf, lsa, reference_pages(tfidf.shape[0]))
 
 
 def reference_pages(n_pages: int) -> np.ndarray | None:
@@ -342,6 +357,7 @@ def _profile_threshold(
     langs: np.ndarray,
     pages: np.ndarray,
     sampler: StableSampler,
+    similarities: ReferenceSimilarities | None = None,
 ) -> float | None:
     """The cut between the profile correlations of each page with its nearest pages of
     its language and with as many random ones (:func:`equal_error_threshold`)."""
@@ -367,7 +383,8 @@ def _profile_threshold(
         return None
     rows_array = np.array(rows + rows_random, dtype=int)
     profile, _ = neighbourhood(
-        tfidf, lsa, langs, rows_array, np.array(related_cols + random_cols, dtype=int)
+        tfidf, lsa, langs, rows_array, np.array(related_cols + random_cols, dtype=int),
+        similarities,
     )
     related, unrelated = profile[: len(rows)], profile[len(rows) :]
     return equal_error_threshold(related[~np.isnan(related)], unrelated[~np.isnan(unrelated)])

@@ -5,8 +5,7 @@ pairs or the few rows asked for so that large sites need no n x n matrix.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 from scipy import sparse
@@ -25,6 +24,9 @@ HEADINGS_WEIGHT = 1
 TFIDF_SHARE = 0.8
 MAX_LSA_COMPONENTS = 150
 CHUNK_ROWS = 512
+# Similarity rows to the reference pages kept for reuse (calibration and verdicts ask for
+# the same pages again and again): at most this many bytes; beyond, the oldest go first.
+CACHED_ROWS_BYTES = 128 * 2**20
 
 
 # --------------------------------------------------------------------------- vectors
@@ -47,9 +49,9 @@ def document_pairs(row: Mapping[str, object]) -> list[tuple[str, str]]:
     return pairs
 
 
-def display_map(pair_lists: Sequence[Sequence[tuple[str, str]]]) -> dict[str, str]:
-    """stem -> the surface word most often written for it (ties: alphabetical first)."""
-    counts = Counter(pair for pairs in pair_lists for pair in pairs)
+def display_map(counts: Mapping[tuple[str, str], int]) -> dict[str, str]:
+    """stem -> the surface word most often written for it on the site (ties: alphabetical
+    first), from the site's (stem, surface) counts."""
     best: dict[str, tuple[int, str]] = {}
     for (token, surface), n in counts.items():
         current = best.get(token)
@@ -116,6 +118,48 @@ def similarity_rows(tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray,
     tfidf_cos = (tfidf[rows] @ others_tfidf.T).toarray()
     lsa_cos = lsa[rows] @ others_lsa.T if lsa.shape[1] else None
     return blend(tfidf_cos, lsa_cos)
+
+
+class ReferenceSimilarities:
+    """Blended similarities of pages to a fixed set of reference pages (all pages when
+    ``reference`` is None), each page's row computed once and kept within
+    ``CACHED_ROWS_BYTES``.
+
+    The same rows as :func:`similarity_rows` (``rows``, ``reference``); the reference
+    side is transposed once instead of at every call.
+    """
+
+    def __init__(self, tfidf: sparse.csr_matrix, lsa: np.ndarray,
+                 reference: np.ndarray | None, max_bytes: int = CACHED_ROWS_BYTES) -> None:
+        self.tfidf, self.lsa = tfidf, lsa
+        others_tfidf = tfidf if reference is None else tfidf[reference]
+        self._tfidf_t = sparse.csr_matrix(others_tfidf.T)
+        self._lsa_t = (lsa if reference is None else lsa[reference]).T if lsa.shape[1] else None
+        width = tfidf.shape[0] if reference is None else len(reference)
+        self.width = width
+        self._max_rows = max(CHUNK_ROWS, max_bytes // max(8 * width, 1))
+        self._rows: dict[int, np.ndarray] = {}
+
+    def _compute(self, pages: np.ndarray) -> np.ndarray:
+        tfidf_cos = (self.tfidf[pages] @ self._tfidf_t).toarray()
+        lsa_cos = self.lsa[pages] @ self._lsa_t if self._lsa_t is not None else None
+        return blend(tfidf_cos, lsa_cos)
+
+    def rows(self, pages: np.ndarray) -> np.ndarray:
+        """(len(pages) x width) similarities of ``pages`` to the reference pages."""
+        pages = np.asarray(pages, dtype=np.int64)
+        missing = np.unique(pages[[int(p) not in self._rows for p in pages]]) \
+            if len(pages) else pages
+        if len(missing) > self._max_rows:  # too many to keep: computed for this call only
+            return self._compute(pages)
+        for part in chunks(missing):
+            for page, row in zip(part, self._compute(part), strict=True):
+                if len(self._rows) >= self._max_rows:
+                    del self._rows[next(iter(self._rows))]
+                self._rows[int(page)] = row
+        if len(pages) == 0:
+            return np.zeros((0, self.width))
+        return np.stack([self._rows[int(p)] for p in pages])
 
 
 def chunks(values: np.ndarray, size: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
