@@ -14,6 +14,7 @@ import pandas as pd
 from analysis import checks, coherence, duplicates, graph, promo, templates, text, topics
 from analysis.load import CrawlFrames
 from analysis.model import Audit, Stages, flags, incomplete_findings, with_titles
+from analysis.prepare import Prepared
 from analysis.settings import AuditSettings, given
 from analysis.stages import blank_failed
 
@@ -346,20 +347,21 @@ EMPTY_COHERENCE = (pd.DataFrame(columns=coherence.PAGE_COLUMNS),
 
 
 def topic_analysis(docs: pd.DataFrame | None, sections: pd.DataFrame, settings: AuditSettings,
-                   stages: Stages | None = None
+                   stages: Stages | None = None, terms: topics.DocumentTerms | None = None
                    ) -> tuple[topics.TopicModel | None, pd.DataFrame, pd.DataFrame]:
     """The site's topic model, page coherence and section scores (``topics`` and
     ``coherence`` stages).
 
     Topics and relevance judge each page on its own subject, without the sections that
     drift to another one (they would make the page resemble that subject's pages), so the
-    model is built again without them when there are any.
+    model is built again without them when there are any. ``terms``: pages' words
+    analysed before (see analysis/prepare.py).
     """
     stages = stages or Stages("the crawl")
     if docs is not None and docs.empty:
         return None, *EMPTY_COHERENCE
     n_topics = given(settings.topics)
-    terms = topics.DocumentTerms()
+    terms = terms if terms is not None else topics.DocumentTerms()
     # Vectors first: sections are scored against them; clusters only for the model kept.
     # Without documents (a failed stage) these are skipped, and say so.
     vectors = stages.run("topics", lambda: topics.build_topic_model(
@@ -388,18 +390,24 @@ def _page_checks(crawl: CrawlFrames, settings: AuditSettings
 
 
 def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoRules,
-                changes: pd.DataFrame | None = None) -> Audit:
+                changes: pd.DataFrame | None = None, prepared: Prepared | None = None) -> Audit:
     """The audit of a crawl. Each stage (``Stages``, analysis/model.py) that raises leaves
-    its columns empty and its findings absent; the audit then lists it in ``failures``."""
+    its columns empty and its findings absent; the audit then lists it in ``failures``.
+    ``prepared``: per-page results computed while the crawl ran (analysis/prepare.py);
+    the audit is the same without them."""
     pages = crawl.pages
     stages = Stages(f"crawl {crawl.crawl_id}")
     net = stages.run("graph", lambda: link_graph(crawl), LinkGraph.empty(crawl))
     h1, page_checks = stages.run("checks", lambda: _page_checks(crawl, settings),
                                  (pd.DataFrame(columns=["h1", "h1_count"]),
                                   checks.empty_findings()))
-    docs = stages.run("documents", lambda: text.page_documents(pages, crawl.sections,
-                                                               crawl.headings), None)
-    model, page_coh, section_scores = topic_analysis(docs, crawl.sections, settings, stages)
+    if prepared is not None:
+        stages.profile["prepare: waiting for the last pages"] = (prepared.waited, 0.0)
+    prepared = prepared if prepared is not None else Prepared()
+    docs = stages.run("documents", lambda: text.page_documents(
+        pages, crawl.sections, crawl.headings, languages=prepared.languages), None)
+    model, page_coh, section_scores = topic_analysis(docs, crawl.sections, settings, stages,
+                                                     prepared.terms)
     no_clusters = pd.DataFrame(columns=["topic_id", "topic", "size", "terms"])
     ptopics, clusters = (None, no_clusters) if model is None else stages.run(
         "topics", lambda: (topics.page_topics(model), topics.clusters(model)),

@@ -11,6 +11,7 @@ and, once, py3langid's language model (a file of the installed package).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -236,8 +237,16 @@ def _lookup(urls: pd.Series, values: pd.Series) -> list[str]:
     return [str(v) if isinstance(v := by_url.get(u), str) else "" for u in urls]
 
 
+def language_key(text: str, declared: object) -> bytes:
+    """What a page's detected language depends on, as a digest (see :func:`page_documents`)."""
+    digest = hashlib.blake2b(str(declared).encode("utf-8", "surrogatepass"), digest_size=16)
+    digest.update(b"\x00" + text.encode("utf-8", "surrogatepass"))
+    return digest.digest()
+
+
 def page_documents(
-    pages: pd.DataFrame, sections: pd.DataFrame, headings: pd.DataFrame
+    pages: pd.DataFrame, sections: pd.DataFrame, headings: pd.DataFrame,
+    languages: dict[bytes, str] | None = None,
 ) -> pd.DataFrame:
     """One row per indexable HTML page: url, lang, text, title, h1, headings.
 
@@ -259,9 +268,21 @@ def page_documents(
     docs["h1"] = _lookup(docs["url"], h1)
     docs["headings"] = _lookup(docs["url"], sub_headings)
     docs["lang"] = [
-        detect_language(f"{title}\n{text}", declared)
+        _detected(f"{title}\n{text}", declared, languages)
         for title, text, declared in zip(
             docs["title"], docs["text"], docs["declared_lang"], strict=True
         )
     ]
     return docs[["url", "lang", "text", "title", "h1", "headings"]]
+
+
+def _detected(text: str, declared: object, languages: dict[bytes, str] | None) -> str:
+    """:func:`detect_language`, read from ``languages`` (digest -> language) when it was
+    found before, and kept there."""
+    if languages is None:
+        return detect_language(text, declared)
+    key = language_key(text, declared)
+    lang = languages.get(key)
+    if lang is None:
+        lang = languages[key] = detect_language(text, declared)
+    return lang

@@ -21,6 +21,7 @@ import storage
 from analysis.audit import build_audit
 from analysis.load import CrawlFrames, load_crawl
 from analysis.model import ANALYSIS_STAGES, Audit, Stages, flags, with_failures
+from analysis.prepare import Prepared
 from analysis.promo import PromoRules
 from analysis.settings import AuditSettings
 from linkaudit.alerts import AlertRuleError, evaluate_rules
@@ -233,13 +234,15 @@ def _bug(exc: Exception, folder: Path, what: str) -> CliError:
 
 
 def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir: Path | None,
-                out: TextIO) -> ReportResult:
+                out: TextIO, prepared: Prepared | None = None) -> ReportResult:
     """Load a crawl, analyse it, compare it with the previous one, write every report file.
 
     A stage of the audit that fails (``analysis.model.Stages``) makes it partial: every report that
     does not need that stage is written, the summary says what failed, and the command ends
     with a one-line error and EXIT_PARTIAL. A partial analysis is neither compared with the
-    previous crawl nor kept in the store for later comparisons.
+    previous crawl nor kept in the store for later comparisons. ``prepared``: per-page
+    results computed while the crawl ran (analysis/prepare.py); the audit is the same
+    without them.
     """
     started = time.perf_counter()
     try:
@@ -255,7 +258,8 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
     default_dir = out_dir is None
     final = out_dir or report_dir(store_path, crawl.crawl_id)
     try:
-        audit, files = _audit_and_write(config, store_path, crawl, rules, final, default_dir)
+        audit, files = _audit_and_write(config, store_path, crawl, rules, final, default_dir,
+                                        prepared)
     except CliError:
         raise
     except Exception as exc:
@@ -278,9 +282,10 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
 
 
 def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
-                     final: Path, default_dir: bool) -> tuple[Audit, list[Path]]:
+                     final: Path, default_dir: bool, prepared: Prepared | None = None
+                     ) -> tuple[Audit, list[Path]]:
     settings = config.analysis
-    audit = build_audit(crawl, settings, rules)
+    audit = build_audit(crawl, settings, rules, prepared=prepared)
     whole = not any(f.stage in ANALYSIS_STAGES for f in audit.failures)
     stages = Stages(f"crawl {crawl.crawl_id}", audit.failures)
     if whole:  # a partial analysis would show what it lacks as changes

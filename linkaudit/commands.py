@@ -202,12 +202,20 @@ def _crawl_and_audit(args: argparse.Namespace, config: Config, url: str, store_p
                      out: TextIO):
     """`run`: crawl under the site's lock, then report on the crawl if it completed."""
     from linkaudit.auditing import audit_crawl
+    from linkaudit.preparing import PagePreparer
 
     out_dir = Path(args.out) if args.out else None
     _check_writable(out_dir)
     with store_lock(store_path):
-        result = _crawl(args, config, url, store_path, out)
-        return audit_crawl(config, store_path, result.crawl_id, out_dir, out)
+        # The per-page part of the audit is done beside the crawl (linkaudit/preparing.py).
+        preparer = PagePreparer(store_path)
+        try:
+            result = _crawl(args, config, url, store_path, out)
+        except BaseException:
+            preparer.cancel()
+            raise
+        return audit_crawl(config, store_path, result.crawl_id, out_dir, out,
+                           prepared=preparer.finish())
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:

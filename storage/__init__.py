@@ -31,7 +31,13 @@ from storage.decisions import (
     undecided_links,
     undecided_pages,
 )
-from storage.frames import StoredCrawl, read_crawl, read_snapshot
+from storage.frames import (
+    StoredCrawl,
+    last_page_row,
+    read_crawl,
+    read_new_pages,
+    read_snapshot,
+)
 from storage.pages import carry_over, followed_targets, validators, write_page
 from storage.schema import (
     SCHEMA_VERSION,
@@ -55,9 +61,11 @@ __all__ = [
     "StoredCrawl",
     "audit_summaries", "carry_over", "check_store", "complete_crawls", "connect", "counts",
     "crawl_stats", "default_path", "finish_crawl", "followed_targets", "get_crawl",
-    "has_table", "last_unfinished_crawl", "list_crawls", "mark_abandoned", "mark_failed",
+    "has_table", "last_page_row", "last_unfinished_crawl", "list_crawls", "mark_abandoned",
+    "mark_failed",
     "mark_running", "newest_crawl", "opened", "opened_readonly", "page_outcome",
-    "previous_complete", "previous_complete_crawl", "read_crawl", "read_snapshot", "readonly",
+    "previous_complete", "previous_complete_crawl", "read_crawl", "read_new_pages",
+    "read_snapshot", "readonly",
     "record_decisions", "undecided_crawls", "undecided_links", "undecided_pages",
     "resume_state", "save_snapshot", "set_job_dir", "set_settings", "start_crawl",
     "table_columns", "utc_now", "validators", "write_page",

@@ -82,3 +82,44 @@ def read_snapshot(path: str | Path, crawl_id: int) -> tuple[str, dict[str, pd.Da
     finally:
         conn.close()
     return start_url[0], frames
+
+
+def last_page_row(conn: sqlite3.Connection) -> int:
+    """The row of the page written last, in any crawl (0 for none)."""
+    return int(conn.execute("SELECT MAX(rowid) FROM pages").fetchone()[0] or 0)
+
+
+def read_new_pages(conn: sqlite3.Connection, after: int, limit: int = 500
+                   ) -> tuple[dict[str, pd.DataFrame], int]:
+    """The HTML pages written after row ``after`` (at most ``limit``; one crawl writes at a
+    time), with their sections and headings, and the last row read (``after`` when there
+    is none).
+
+    A page is written with its sections and headings in one transaction, so a page read
+    here comes with all of them. A page written again (a resumed crawl) has a new row.
+    """
+    top = last_page_row(conn)
+    if top <= after:
+        return {}, after
+    rows = pd.read_sql_query(
+        "SELECT rowid AS _row, * FROM pages WHERE rowid > ? AND rowid <= ? AND is_html = 1 "
+        "ORDER BY rowid LIMIT ?", conn, params=(after, top, limit))
+    # Rows up to ``top`` that are not HTML are passed over with the others.
+    last = top if len(rows) < limit else int(rows["_row"].max())
+    if rows.empty:
+        return {}, last
+    frames = {"pages": rows.drop(columns=["_row", "crawl_id"])}
+    for table in ("sections", "headings"):
+        parts = []
+        for crawl_id, urls in rows.groupby("crawl_id")["url"]:
+            marks = ",".join("?" * len(urls))
+            parts.append(pd.read_sql_query(
+                f"SELECT * FROM {table} WHERE crawl_id = ? AND url IN ({marks})", conn,
+                params=(int(crawl_id), *urls.tolist())))
+        frames[table] = pd.concat(parts, ignore_index=True).drop(columns="crawl_id")
+    for table, frame in frames.items():
+        for column in BOOL_COLUMNS.get(table, ()):
+            frame[column] = frame[column].astype(bool)
+        for column in INT_COLUMNS.get(table, ()):
+            frame[column] = frame[column].astype("Int64")
+    return frames, last

@@ -514,3 +514,35 @@ def test_a_sentence_about_the_source_that_names_the_target_bridges_them(model):
     assert result["off_topic"].tolist() == [True, False]
     assert "not off-topic: the sentence" in result["why"].iloc[1]
     assert result["suggested_targets"].iloc[1] == ""
+
+
+def test_similarity_rows_kept_within_a_tiny_budget_equal_the_ones_computed_afresh(model):
+    from analysis.topics.vectors import ReferenceSimilarities, similarity_rows
+
+    # Room for very few rows: every call must still get all of its rows, whatever is dropped.
+    kept = ReferenceSimilarities(model.tfidf, model.lsa, None, max_bytes=1)
+    kept._max_rows = 2
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        pages = rng.integers(0, model.size, size=7)
+        assert np.array_equal(kept.rows(pages), similarity_rows(model.tfidf, model.lsa, pages))
+    assert len(kept._rows) <= 2
+    reference = np.array([0, 2, 4])
+    some = ReferenceSimilarities(model.tfidf, model.lsa, reference)
+    pages = np.array([1, 1, 3])
+    assert np.array_equal(some.rows(pages),
+                          similarity_rows(model.tfidf, model.lsa, pages, reference))
+
+
+def test_neighbourhood_with_shared_similarity_rows_gives_the_same_answers(model):
+    from analysis.topics.thresholds import site_similarities
+
+    langs = np.array(model.langs, dtype=object)
+    rows = np.arange(model.size).repeat(2)[: model.size]
+    cols = rows[::-1].copy()
+    alone = neighbourhood(model.tfidf, model.lsa, langs, rows, cols)
+    shared = site_similarities(model.tfidf, model.lsa)
+    for _ in range(2):  # the second call reads the rows the first one computed
+        again = neighbourhood(model.tfidf, model.lsa, langs, rows, cols, shared)
+        assert np.array_equal(alone[0], again[0], equal_nan=True)
+        assert np.array_equal(alone[1], again[1], equal_nan=True)

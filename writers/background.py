@@ -34,7 +34,7 @@ def can_fork() -> bool:
             and threading.active_count() == 1)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -71,7 +71,7 @@ class Background(Generic[T]):
             code = 0
             try:
                 os.close(read)
-                _die_with_parent()
+                die_with_parent()
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it at once
                 data = _outcome(work)
                 with os.fdopen(write, "wb") as pipe:

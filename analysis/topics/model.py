@@ -5,6 +5,7 @@ and per URL pair (top terms, page topics, clusters, similarity).
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -69,38 +70,52 @@ class TopicModel:
 
 
 class DocumentTerms:
-    """The analysed words of each page a model is built from, kept so that a model built
-    again with a few pages' texts changed (coherence leaves drifting sections out) analyses
-    only those pages again. Holds one list of stems per page and the site's (stem,
-    surface word) counts."""
+    """The analysed words of pages, kept so that they are analysed once: by a model built
+    again with a few pages' texts changed (coherence leaves drifting sections out), or
+    ahead of the audit while the crawl runs (:mod:`analysis.prepare`). A page's words are
+    reused only while its fields (language, text, title, h1, headings) are the same, told
+    by a digest of them; ``counts`` are the (stem, surface word) counts of the pages of the
+    last :meth:`tokens` call."""
 
     FIELDS = ("lang", "text", "title", "h1", "headings")
 
     def __init__(self) -> None:
-        self._keys: dict[str, tuple[object, ...]] = {}
-        self._tokens: dict[str, list[str]] = {}
-        self._surfaces: dict[str, list[str]] = {}
+        self._words: dict[str, tuple[bytes, list[str], list[str]]] = {}
         self.counts: Counter = Counter()
 
+    @classmethod
+    def key(cls, row: Mapping[str, object]) -> bytes:
+        digest = hashlib.blake2b(digest_size=16)
+        for name in cls.FIELDS:
+            digest.update(str(row.get(name) or "").encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+        return digest.digest()
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def add(self, row: Mapping[str, object]) -> tuple[list[str], list[str]]:
+        """The stems and surface words of one page (:func:`document_pairs`)."""
+        url, key = str(row["url"]), self.key(row)
+        known = self._words.get(url)
+        if known is None or known[0] != key:
+            pairs = document_pairs(row)
+            known = (key, [t for t, _ in pairs], [w for _, w in pairs])
+            self._words[url] = known
+        return known[1], known[2]
+
     def tokens(self, rows: Sequence[Mapping[str, object]]) -> list[list[str]]:
-        """Stems of each row's page (:func:`document_pairs`), analysing only new texts."""
-        out = []
+        """Stems of each row's page, analysing only new texts; sets ``counts``."""
+        out, counts = [], Counter()
         for row in rows:
-            url = str(row["url"])
-            key = tuple(row.get(f) for f in self.FIELDS)
-            if self._keys.get(url) != key:
-                if url in self._tokens:
-                    self.counts.subtract(zip(self._tokens[url], self._surfaces[url], strict=True))
-                pairs = document_pairs(row)
-                self.counts.update(pairs)
-                self._keys[url] = key
-                self._tokens[url] = [token for token, _ in pairs]
-                self._surfaces[url] = [surface for _, surface in pairs]
-            out.append(self._tokens[url])
+            tokens, surfaces = self.add(row)
+            counts.update(zip(tokens, surfaces, strict=True))
+            out.append(tokens)
+        self.counts = counts
         return out
 
     def display(self) -> dict[str, str]:
-        return display_map(+self.counts)
+        return display_map(self.counts)
 
 
 def build_topic_model(

@@ -148,18 +148,18 @@ class ReferenceSimilarities:
     def rows(self, pages: np.ndarray) -> np.ndarray:
         """(len(pages) x width) similarities of ``pages`` to the reference pages."""
         pages = np.asarray(pages, dtype=np.int64)
-        missing = np.unique(pages[[int(p) not in self._rows for p in pages]]) \
-            if len(pages) else pages
-        if len(missing) > self._max_rows:  # too many to keep: computed for this call only
-            return self._compute(pages)
-        for part in chunks(missing):
-            for page, row in zip(part, self._compute(part), strict=True):
-                if len(self._rows) >= self._max_rows:
-                    del self._rows[next(iter(self._rows))]
-                self._rows[int(page)] = row
         if len(pages) == 0:
             return np.zeros((0, self.width))
-        return np.stack([self._rows[int(p)] for p in pages])
+        missing = np.array([p for p in np.unique(pages) if int(p) not in self._rows],
+                           dtype=np.int64)
+        fresh: dict[int, np.ndarray] = {}
+        for part in chunks(missing):
+            fresh.update(zip(part.tolist(), self._compute(part), strict=True))
+        out = np.stack([fresh[p] if p in fresh else self._rows[p] for p in pages.tolist()])
+        self._rows.update(fresh)  # kept for the next calls, the oldest dropped first
+        while len(self._rows) > self._max_rows:
+            del self._rows[next(iter(self._rows))]
+        return out
 
 
 def chunks(values: np.ndarray, size: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
