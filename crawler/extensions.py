@@ -11,6 +11,10 @@ from twisted.internet import task
 
 from crawler.items import PageItem
 
+# Sent by the coordinator of a distributed crawl for each record it writes to the store
+# (its own and its workers'): what its progress counts.
+PAGE_STORED = object()
+
 
 def progress_line(done: int, queued: int, errors: int, elapsed: float) -> str:
     rate = done / elapsed if elapsed > 0 else 0.0
@@ -36,7 +40,9 @@ class Progress:
     @classmethod
     def from_crawler(cls, crawler: Any) -> Progress:
         ext = cls(crawler)
-        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        distributed = crawler.settings.get("LINKAUDIT_FRONTIER_ROLE") == "coordinator"
+        crawler.signals.connect(ext.item_scraped,
+                                signal=PAGE_STORED if distributed else signals.item_scraped)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext

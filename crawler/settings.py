@@ -19,10 +19,14 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
                     crawl_id: int | None = None, job_dir: str | None = None,
-                    previous_crawl: int | None = None, progress: bool = False
-                    ) -> dict[str, Any]:
+                    previous_crawl: int | None = None, progress: bool = False,
+                    role: str | None = None, worker_id: str | None = None,
+                    lease: float | None = None) -> dict[str, Any]:
     """Scrapy settings for one crawl: its options, the store it writes (and the crawl in it
-    it continues, or the earlier one to send conditional requests from)."""
+    it continues, or the earlier one to send conditional requests from).
+
+    With ``crawl.frontier`` set, ``role`` is ``coordinator`` (the process that writes the
+    store) or ``worker`` (docs/distributed.md)."""
     settings: dict[str, Any] = {
         "BOT_NAME": BOT_NAME,
         "SPIDER_MODULES": SPIDER_MODULES,
@@ -67,6 +71,9 @@ def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
         SETTING: crawl.as_setting(),
         "LINKAUDIT_PROGRESS": progress,
     }
+    if crawl.frontier:
+        settings.update(_frontier_settings(crawl, role or "coordinator", worker_id, lease))
+        job_dir = previous_crawl = None  # the queue is in Redis; workers have no store
     if store:
         settings["LINKAUDIT_STORE"] = store
     if crawl_id is not None:
@@ -75,6 +82,34 @@ def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
         settings["JOBDIR"] = job_dir
     if previous_crawl:
         settings["LINKAUDIT_PREVIOUS_CRAWL"] = previous_crawl
+    return settings
+
+
+def _frontier_settings(crawl: CrawlOptions, role: str, worker_id: str | None,
+                       lease: float | None) -> dict[str, Any]:
+    """A process of a distributed crawl: the Redis scheduler, the site's shared politeness
+    slot (so the process's own delay is 0), records sent to Redis."""
+    coordinator = role == "coordinator"
+    pipeline = "CoordinatorPipeline" if coordinator else "FrontierPipeline"
+    settings: dict[str, Any] = {
+        "SCHEDULER": "crawler.frontier.FrontierScheduler",
+        # The slot is taken just before the download: a delay of the process's own would
+        # come after it (AutoThrottle paces one process; the crawl-wide slot has the say).
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.OnSiteOnlyMiddleware": 10,
+                                   "crawler.middlewares.FetchOnceMiddleware": 50,
+                                   "crawler.frontier.SharedSlotMiddleware": 990},
+        "ITEM_PIPELINES": {f"crawler.frontier.{pipeline}": 300},
+        "LINKAUDIT_FRONTIER": crawl.frontier,
+        "LINKAUDIT_FRONTIER_ROLE": role,
+    }
+    if not coordinator:
+        settings["CLOSESPIDER_TIMEOUT"] = 0  # the coordinator ends the crawl
+    if worker_id:
+        settings["LINKAUDIT_WORKER_ID"] = worker_id
+    if lease:
+        settings["LINKAUDIT_FRONTIER_LEASE"] = lease
     return settings
 
 

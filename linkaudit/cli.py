@@ -3,8 +3,10 @@
 Errors are one line on stderr and a non-zero exit code:
 1 the audit could not be done (unreachable site, failed crawl, unreadable store),
 2 bad arguments or settings, found before any work (options, values, --fail-on rules,
-start URL, config file), 3 a --fail-on alert rule matched, 4 another run holds the
-store's lock, 130 stopped by Ctrl-C (the crawl can be resumed).
+start URL, config file, frontier URL), 3 a --fail-on alert rule matched, 4 another run
+holds the store's lock (or another crawl runs on the --frontier), 130 stopped by Ctrl-C
+(the crawl can be resumed). `linkaudit worker` exits 0 when the crawl is over, 1 when the
+frontier cannot be reached or is lost, or no crawl runs on it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ EXAMPLES = """examples:
   linkaudit run https://www.example.com/articles/baclofene.html
   linkaudit run --config config/sites/demo.toml --fail-on new:broken_link
   linkaudit crawl https://www.example.com/ --max-pages 500 --resume
+  linkaudit crawl https://www.example.com/ --frontier redis://10.0.0.5:6379/0
+  linkaudit worker --frontier redis://10.0.0.5:6379/0
   linkaudit analyze --store reports/www.example.com/crawls.sqlite
   linkaudit history --store reports/www.example.com/crawls.sqlite
   linkaudit diff --store reports/www.example.com/crawls.sqlite
@@ -81,7 +85,19 @@ def _add_crawl_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the site's last unfinished crawl instead of starting anew, "
                         "with the settings it started with (flags given now replace them)")
+    p.add_argument("--frontier", type=_frontier, metavar="URL",
+                   help="redis://HOST:PORT/DB: keep the crawl's queue in Redis so that "
+                        "`linkaudit worker` processes join it (docs/distributed.md)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _frontier(text: str) -> str:
+    from crawler.options import check_frontier_url
+
+    try:
+        return check_frontier_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _add_out(p: argparse.ArgumentParser) -> None:
@@ -113,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Crawl the site URL belongs to into its crawl store.",
                        epilog="example: linkaudit crawl https://www.example.com/ --max-pages 500")
     _add_crawl_flags(p)
+
+    p = sub.add_parser("worker", help="join a crawl running on a Redis frontier",
+                       description="Fetch and extract pages for the crawl running on the "
+                       "frontier, with that crawl's settings; its records go to the "
+                       "coordinator's store. Exits when the crawl is over.",
+                       epilog="example: linkaudit worker --frontier redis://10.0.0.5:6379/0")
+    p.add_argument("--frontier", type=_frontier, metavar="URL", required=True,
+                   help="the frontier the crawl was started with (redis://HOST:PORT/DB)")
+    p.add_argument("--wait", type=_seconds, metavar="SECONDS", default=60.0,
+                   help="how long to wait for a crawl to start on the frontier (default 60)")
 
     p = sub.add_parser("analyze", help="write the audit reports of a stored crawl",
                        description="Analyse a crawl from the store and write the reports.",

@@ -22,7 +22,8 @@ REPORTS = Path("reports")
 def _crawl_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The crawl settings given on the command line (None: not given)."""
     return {"max_pages": args.max_pages, "concurrency": args.concurrency, "delay": args.delay,
-            "aliases": tuple(args.alias) if args.alias else None}
+            "aliases": tuple(args.alias) if args.alias else None,
+            "frontier": getattr(args, "frontier", None)}
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -130,7 +131,7 @@ def _resume_hint(args: argparse.Namespace, url: str) -> str:
 def _crawl(args: argparse.Namespace, config: Config, url: str, store_path: Path,
            out: TextIO):
     """Crawl; anything but a complete crawl is a one-line error (1, or 130 when stopped)."""
-    from linkaudit.crawling import CrawlError, run_crawl
+    from linkaudit.crawling import CrawlError, FrontierBusyError, run_crawl
 
     progress = not getattr(args, "quiet", False)
     flags = _crawl_flags(args) if hasattr(args, "max_pages") else {}
@@ -139,6 +140,8 @@ def _crawl(args: argparse.Namespace, config: Config, url: str, store_path: Path,
             storage.check_store(store_path)  # never write a crawl into another program's file
         result = run_crawl(config, url, store_path, resume=args.resume, progress=progress,
                            flags=flags)
+    except FrontierBusyError as exc:
+        raise CliError(str(exc), EXIT_LOCKED) from exc
     except (CrawlError, storage.StoreError) as exc:
         raise CliError(str(exc)) from exc
     print(f"crawl {result.crawl_id} ({result.state}): {result.pages} pages, "
@@ -149,6 +152,9 @@ def _crawl(args: argparse.Namespace, config: Config, url: str, store_path: Path,
     if result.state != "complete":
         hint = _resume_hint(args, url)
         unreported = ", no report written" if args.command != "crawl" else ""
+        if result.frontier_problem:
+            raise CliError(f"{result.frontier_problem}: crawl {result.crawl_id} stopped after "
+                           f"{result.pages} pages{unreported}; {hint}")
         if result.state == "running" or result.finish_reason == "shutdown":
             raise CliError(f"interrupted: crawl {result.crawl_id} stopped after "
                            f"{result.pages} pages{unreported}; {hint}", EXIT_INTERRUPTED)
@@ -216,6 +222,23 @@ def _crawl_and_audit(args: argparse.Namespace, config: Config, url: str, store_p
             raise
         return audit_crawl(config, store_path, result.crawl_id, out_dir, out,
                            prepared=preparer.finish())
+
+
+def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
+    from linkaudit.crawling import CrawlError
+    from linkaudit.worker import run_worker
+
+    try:
+        result = run_worker(args.frontier, wait=args.wait)
+    except CrawlError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"worker {result.worker_id}: {result.pages} pages", file=out)
+    if result.problem:
+        raise CliError(result.problem)
+    if result.reason == "shutdown":
+        raise CliError("interrupted: the worker stopped; its requests go back to the queue",
+                       EXIT_INTERRUPTED)
+    return 0
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from analysis.settings import AuditSettings
-from crawler.options import CrawlOptions
+from crawler.options import CrawlOptions, check_frontier_url
 from writers import SHEET_ROWS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,9 +107,19 @@ MINIMUMS = {("crawl", "max_pages"): 1, ("crawl", "concurrency"): 1,
 CHOICES = {("report", "links_format"): ("csv", "csv.gz", "parquet")}
 
 
+# Settings whose text has a form of its own: the check raises ValueError saying what is wrong.
+FORMS = {("crawl", "frontier"): check_frontier_url}
+
+
 def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
     if not _matches(value, hint):
         raise ConfigError(f"[{section}] {key} must be {_type_name(hint)}, not {value!r}")
+    form = FORMS.get((section, key))
+    if form is not None and value:
+        try:
+            form(value)
+        except ValueError as exc:
+            raise ConfigError(f"[{section}] {exc}") from exc
     choices = CHOICES.get((section, key))
     if choices is not None and value not in choices:
         raise ConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, "

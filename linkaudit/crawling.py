@@ -5,6 +5,7 @@ Scrapy's reactor cannot be restarted, so one process runs at most one crawl.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import signal
@@ -26,6 +27,48 @@ class CrawlError(Exception):
     """The crawl could not run or reached nothing; the message is one line."""
 
 
+class FrontierBusyError(CrawlError):
+    """Another crawl is running on the Redis frontier that was given."""
+
+
+def frontier_module() -> Any:
+    """crawler.frontier, or a CrawlError when the optional Redis packages are missing."""
+    try:
+        from crawler import frontier
+    except ImportError as exc:
+        raise CrawlError(f"a crawl on a frontier needs scrapy-redis and redis ({exc.name} is "
+                         "missing): pip install 'linkaudit[distributed]'") from exc
+    return frontier
+
+
+def check_frontier(url: str, start_url: str, resume: bool) -> None:
+    """Before any work: the frontier's Redis answers and runs no other crawl.
+
+    The crawl of a killed coordinator still looks alive for a moment (two leases); a
+    resumed crawl of the same site takes it over: the store's lock, which the caller
+    holds, says that its coordinator is gone."""
+    frontier = frontier_module()
+
+    try:
+        client = frontier.connect(url)
+    except frontier.FrontierError as exc:
+        raise CrawlError(str(exc)) from exc
+    try:
+        busy = client.exists(frontier.K_COORDINATOR) and not client.exists(frontier.K_DONE)
+        running = client.hget(frontier.K_META, "start_url") if busy else None
+        if resume and running == start_url.encode():
+            busy = False
+    except frontier.redis.RedisError as exc:
+        raise CrawlError(f"the frontier {frontier.describe(url)} failed: "
+                         f"{frontier._reason(exc)}") from exc
+    finally:
+        client.close()
+    if busy:
+        site = running.decode() if running else "?"
+        raise FrontierBusyError(f"another crawl ({site}) is running on the frontier "
+                                f"{frontier.describe(url)}; nothing done")
+
+
 @dataclass(frozen=True, slots=True)
 class CrawlResult:
     store_path: Path
@@ -35,6 +78,7 @@ class CrawlResult:
     pages: int
     links: int
     problem: str | None  # why the start URL reached no HTML page (the crawl is 'failed')
+    frontier_problem: str | None = None  # why a distributed crawl lost its Redis frontier
 
 
 def site_name(config: Config, start_url: str) -> str:
@@ -103,10 +147,20 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     from scrapy.crawler import CrawlerProcess
 
     start_url = check_start_url(start_url)
+    if config.crawl.frontier:
+        check_frontier(config.crawl.frontier, start_url, resume)
     conn = storage.connect(store_path)
     done: set[str] = set()
     frontier: list[tuple[str, int | None, str | None]] = []
     previous = storage.last_unfinished_crawl(conn, start_url) if resume else None
+    if previous is not None:
+        recorded = resumed_config(config, previous.settings, flags or {}).crawl.frontier
+        if recorded and recorded != config.crawl.frontier:  # it was started on a frontier
+            try:
+                check_frontier(recorded, start_url, resume)
+            except CrawlError:
+                conn.close()
+                raise
     # The caller holds the site's lock: a crawl still marked running was killed.
     storage.mark_abandoned(conn, keep=previous.crawl_id if previous else None)
     if previous is not None:
@@ -128,6 +182,9 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     conn.close()
 
     previous_crawl = None
+    if config.crawl.frontier:
+        return _run_distributed(config, start_url, store_path, crawl_id, done, frontier,
+                                progress, resume)
     if config.crawl.conditional:
         with storage.opened(store_path) as conn:
             previous_crawl = storage.previous_complete_crawl(conn, start_url, before=crawl_id)
@@ -137,17 +194,54 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     process = CrawlerProcess(settings)
     quiet_failure_logs()
     process.crawl("site", start_url=start_url, resume_done=done, resume_frontier=frontier)
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        process.start()
-    finally:
-        # Scrapy's handlers would swallow a Ctrl-C during the analysis that follows.
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+    start_process(process)
     result = summarize(store_path, crawl_id, start_url)
     if result.state in ("complete", "failed") and job_dir:
         shutil.rmtree(job_dir, ignore_errors=True)  # kept only to resume an unfinished crawl
     return result
+
+
+def _run_distributed(config: Config, start_url: str, store_path: Path, crawl_id: int,
+                     done: set[str], pending: list[tuple[str, int | None, str | None]],
+                     progress: bool, resume: bool) -> CrawlResult:
+    """The coordinator of a crawl on a Redis frontier: it crawls too, and alone writes the
+    store. A resumed crawl starts the frontier again from the store (the records still
+    in Redis are fetched again)."""
+    from scrapy.crawler import CrawlerProcess
+
+    frontier = frontier_module()
+    url = config.crawl.frontier
+    try:
+        frontier.begin_crawl(url, start_url, crawl_id, config.crawl, done,
+                             takeover=resume)
+    except frontier.FrontierBusy as exc:
+        raise FrontierBusyError(str(exc)) from exc
+    except frontier.FrontierError as exc:
+        raise CrawlError(str(exc)) from exc
+    settings = scrapy_settings(config.crawl, store=str(store_path), crawl_id=crawl_id,
+                               progress=progress, role="coordinator",
+                               lease=frontier.lease_from_url(url))
+    process = CrawlerProcess(settings)
+    quiet_failure_logs()
+    process.crawl(frontier.DistributedSiteSpider, start_url=start_url, resume_done=done,
+                  resume_frontier=pending)
+    crawlers = list(process.crawlers)
+    start_process(process)
+    lost = next((c._linkaudit_frontier.lost for c in crawlers
+                 if getattr(c, "_linkaudit_frontier", None) is not None), None)
+    result = summarize(store_path, crawl_id, start_url)
+    return dataclasses.replace(result, frontier_problem=lost)
+
+
+def start_process(process: Any) -> None:
+    """Run a Scrapy process to its end, then give back the signal handlers it replaced
+    (Scrapy's would swallow a Ctrl-C during the analysis that follows)."""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        process.start()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def quiet_failure_logs() -> None:
