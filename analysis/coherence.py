@@ -40,6 +40,7 @@ CONFIRMED_FACTOR = 0.6
 MIN_SECTIONS_FOR_CALIBRATION = 20
 SECTION_TERMS = 3
 
+BLOCK_CHUNK = 256  # blocks compared with every page at a time (memory: chunk x pages)
 PAGE_COLUMNS = ["url", "coherence", "sections", "incoherent_sections"]
 SECTION_COLUMNS = ["url", "ord", "heading", "words", "score", "incoherent", "why"]
 
@@ -268,15 +269,13 @@ def _confirmed_drift(
     confirmed = np.zeros(len(candidates), dtype=bool)
     if len(candidates) == 0:
         return confirmed
-    sims = _block_page_similarity(model, vectors, candidates)
     page_rows = vectors.rows[candidates]
-    sims[np.arange(len(candidates)), page_rows] = -np.inf
-    best = np.argmax(sims, axis=1)
+    best, best_sims = _best_other_pages(model, vectors, candidates, page_rows)
     languages = np.array(model.langs, dtype=object)
     limits = model.calibration.thresholds(languages[page_rows] == languages[best])
     by_page = pd.Series(vectors.rows).groupby(vectors.rows).indices
     for i, block in enumerate(candidates):
-        if sims[i, best[i]] <= scores[block]:
+        if best_sims[i] <= scores[block]:
             continue
         page, target = page_rows[i], best[i]
         others = by_page[page][by_page[page] != block]
@@ -293,12 +292,31 @@ def _confirmed_drift(
     return confirmed
 
 
+def _best_other_pages(
+    model: TopicModel, vectors: _BlockVectors, blocks: np.ndarray, own_pages: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per block, the page other than its own it is most similar to, and that similarity.
+    Computed BLOCK_CHUNK blocks at a time: memory stays at (chunk x pages)."""
+    best = np.zeros(len(blocks), dtype=np.int64)
+    best_sims = np.zeros(len(blocks))
+    tfidf_t = sparse.csr_matrix(model.tfidf.T)
+    for start in range(0, len(blocks), BLOCK_CHUNK):
+        part = slice(start, start + BLOCK_CHUNK)
+        sims = _block_page_similarity(model, vectors, blocks[part], tfidf_t)
+        rows = np.arange(sims.shape[0])
+        sims[rows, own_pages[part]] = -np.inf
+        best[part] = np.argmax(sims, axis=1)
+        best_sims[part] = sims[rows, best[part]]
+    return best, best_sims
+
+
 def _block_page_similarity(
-    model: TopicModel, vectors: _BlockVectors, blocks: np.ndarray
+    model: TopicModel, vectors: _BlockVectors, blocks: np.ndarray,
+    tfidf_t: sparse.csr_matrix | None = None,
 ) -> np.ndarray:
-    """(len(blocks) x pages) blended similarity of the given blocks with every page;
-    callers pass only the few low-scoring blocks."""
-    tfidf_cos = (vectors.tfidf[blocks] @ model.tfidf.T).toarray()
+    """(len(blocks) x pages) blended similarity of the given blocks with every page."""
+    tfidf_t = model.tfidf.T if tfidf_t is None else tfidf_t
+    tfidf_cos = (vectors.tfidf[blocks] @ tfidf_t).toarray()
     lsa_cos = vectors.lsa[blocks] @ model.lsa.T if vectors.lsa is not None else None
     return blend(tfidf_cos, lsa_cos)
 

@@ -102,6 +102,11 @@ def _explanations(
         return page_terms[row]
 
     limit = threshold if threshold is not None else model.calibration.threshold
+    # One text per distinct (source, target, verdict): a site links the same pages often.
+    keys = np.stack([rows, cols, off.astype(np.int64)], axis=1) if len(rows) else \
+        np.zeros((0, 3), dtype=np.int64)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    rows, cols, sims, off = rows[first], cols[first], sims[first], off[first]
     texts = []
     for row, col, sim, is_off, shared in zip(
         rows, cols, sims, off, _shared_terms(model, rows, cols), strict=True
@@ -118,7 +123,7 @@ def _explanations(
                     f" vs {model.cluster_names[model.labels[col]]})"
                 )
         texts.append(text)
-    return texts
+    return [texts[i] for i in np.asarray(inverse).ravel()]
 
 
 # ----------------------------------------------------------------------- suggestions
@@ -137,26 +142,19 @@ def _suggestions(
     for row, col in zip(rows[off], cols[off], strict=True):
         bad_targets.setdefault(int(row), set()).add(int(col))
     sources = np.array(sorted(bad_targets), dtype=int)
-    everyone = np.arange(model.size)
+    # Languages as small integers, compared once per source (not string by string).
+    _, codes = np.unique(np.asarray(model.langs, dtype=str), return_inverse=True)
     found: dict[int, list[str]] = {}
     for chunk in chunks(sources):
         sims = similarity_rows(model.tfidf, model.lsa, chunk)
         for source, row_sims in zip(chunk, sims, strict=True):
             # Only pages at least as close as the off-topic threshold are suggested.
-            rejected = row_sims < _limits(model, source, everyone, threshold)
+            limits = np.full(model.size, threshold) if threshold is not None else \
+                model.calibration.thresholds(codes == codes[source])
+            rejected = row_sims < limits
             rejected[[source, *bad_targets[int(source)]]] = True
             found[int(source)] = [model.urls[i] for i in _best(row_sims, ~rejected)]
     return found
-
-
-def _limits(
-    model: TopicModel, source: int, pages: np.ndarray, threshold: float | None
-) -> np.ndarray:
-    """The similarity each page needs to be on-topic for ``source``, by language."""
-    if threshold is not None:
-        return np.full(len(pages), threshold)
-    languages = np.array(model.langs, dtype=object)
-    return model.calibration.thresholds(languages[pages] == languages[source])
 
 
 def _best(sims: np.ndarray, allowed: np.ndarray, count: int = SUGGESTIONS) -> np.ndarray:
@@ -191,10 +189,15 @@ def _wording_relevance(
     known = np.flatnonzero((rows >= 0) & (pages >= 0))
     if len(known) == 0:
         return result
-    tokens = [
-        [t for t, _ in analyse(wording(anchors.iat[i], contexts.iat[i]), model.langs[rows[i]])]
-        for i in known
-    ]
+    anchor_list, context_list = anchors.tolist(), contexts.tolist()  # not cell by cell
+    seen: dict[tuple[str, str, str], list[str]] = {}  # a site repeats its link wordings
+    tokens = []
+    for i in known.tolist():
+        key = (anchor_list[i], context_list[i], model.langs[rows[i]])
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = [t for t, _ in analyse(wording(key[0], key[1]), key[2])]
+        tokens.append(found)
     vectors = model.vectorizer.transform(tokens)
     cosines = np.asarray(vectors.multiply(model.tfidf[pages[known]]).sum(axis=1)).ravel()
     result.iloc[known] = np.clip(cosines, 0.0, 1.0)
