@@ -80,7 +80,9 @@ class DocumentTerms:
     FIELDS = ("lang", "text", "title", "h1", "headings")
 
     def __init__(self) -> None:
-        self._words: dict[str, tuple[bytes, list[str], list[str]]] = {}
+        # url -> (digest of its fields, count of each (stem, surface word) on the page): a
+        # page's words are kept counted, not listed, since TF-IDF needs only their counts.
+        self._words: dict[str, tuple[bytes, Counter]] = {}
         self.counts: Counter = Counter()
 
     @classmethod
@@ -94,28 +96,44 @@ class DocumentTerms:
     def __len__(self) -> int:
         return len(self._words)
 
-    def add(self, row: Mapping[str, object]) -> tuple[list[str], list[str]]:
-        """The stems and surface words of one page (:func:`document_pairs`)."""
+    def add(self, row: Mapping[str, object]) -> Counter:
+        """How often each (stem, surface word) occurs on one page (:func:`document_pairs`)."""
         url, key = str(row["url"]), self.key(row)
         known = self._words.get(url)
         if known is None or known[0] != key:
-            pairs = document_pairs(row)
-            known = (key, [t for t, _ in pairs], [w for _, w in pairs])
+            known = (key, Counter(document_pairs(row)))
             self._words[url] = known
-        return known[1], known[2]
+        return known[1]
 
-    def tokens(self, rows: Sequence[Mapping[str, object]]) -> list[list[str]]:
-        """Stems of each row's page, analysing only new texts; sets ``counts``."""
-        out, counts = [], Counter()
+    def tokens(self, rows: Sequence[Mapping[str, object]]) -> Sequence[list[str]]:
+        """Stems of each row's page (each as often as it occurs, in no particular order),
+        analysing only new texts; sets ``counts``. The lists are made as they are read."""
+        pages, counts = [], Counter()
         for row in rows:
-            tokens, surfaces = self.add(row)
-            counts.update(zip(tokens, surfaces, strict=True))
-            out.append(tokens)
+            page = self.add(row)
+            counts.update(page)
+            pages.append(page)
         self.counts = counts
-        return out
+        return _StemLists(pages)
 
     def display(self) -> dict[str, str]:
         return display_map(self.counts)
+
+
+class _StemLists(Sequence):
+    """Each page's stems as a list, made when read (a whole site's would fill memory)."""
+
+    def __init__(self, pages: list[Counter]) -> None:
+        self._pages = pages
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
+        counted: dict[str, int] = {}
+        for (stem, _), n in self._pages[index].items():
+            counted[stem] = counted.get(stem, 0) + n
+        return [stem for stem, n in counted.items() for _ in range(n)]
 
 
 def build_topic_model(
