@@ -827,6 +827,8 @@ class DistributedSiteSpider(SiteSpider):
             self.codec = RequestCodec(frontier.client, self)
         batch = []
         for url, depth, found_via, referrer, force in entries:
+            if self._declined(url, depth, found_via, force):
+                continue
             cut = ""
             if depth is not None and depth > self.max_depth:
                 cut = "max_depth"

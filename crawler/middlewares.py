@@ -6,6 +6,8 @@ from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
 
+from crawler.options import CrawlOptions, site_headers
+
 
 class AlreadyFetched(IgnoreRequest):
     """The page was fetched already in this crawl (the spider's errback ignores it)."""
@@ -39,6 +41,29 @@ class OnSiteOnlyMiddleware:
             self.crawler.stats.inc_value("linkaudit/offsite_dropped")
         spider.logger.info("not requested, another site: %s", request.url)
         raise OffSite(f"another site: {request.url}")
+
+
+class SiteHeadersMiddleware:
+    """The ``[crawl]`` headers, cookies and basic auth, on requests to the site's own hosts
+    only (its start URL's host, ``extra_hosts``, the hosts of a list crawl).
+
+    ``${ENV}`` references and the password are read from this process's environment when
+    the crawl starts: they are never among the options that are recorded or shared.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.headers = site_headers(CrawlOptions.from_settings(crawler.settings))
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SiteHeadersMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Any) -> None:
+        if self.headers and request.url in self.crawler.spider.site:
+            for name, value in self.headers.items():
+                request.headers[name] = value
+        return None
 
 
 class FetchOnceMiddleware:

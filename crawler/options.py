@@ -6,8 +6,12 @@ command line's configuration uses this class as its ``[crawl]`` section.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-from dataclasses import dataclass
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.urls import DEFAULT_STRIP_PARAMS
@@ -35,9 +39,28 @@ class CrawlOptions:
     strip_params: tuple[str, ...] = DEFAULT_STRIP_PARAMS  # query parameters removed
     conditional: bool = True  # If-None-Match / If-Modified-Since from the last crawl
     frontier: str = ""  # redis://host:port/db: a crawl shared with workers ("": in-process)
+    include: tuple[str, ...] = ()  # regular expressions: only URLs that match one are fetched
+    exclude: tuple[str, ...] = ()  # regular expressions: matching URLs are recorded, not fetched
+    urls: tuple[str, ...] = ()  # list mode: crawl these URLs (the first is the start URL)
+    follow: int = 0  # list mode: link levels followed from the listed URLs (0 or 1)
+    sitemap_only: bool = False  # crawl the URLs the sitemaps list, follow no links
+    headers: dict[str, str] = field(default_factory=dict)  # sent to the site ("${ENV}" filled)
+    cookies: dict[str, str] = field(default_factory=dict)  # sent to the site ("${ENV}" filled)
+    auth_user: str = ""  # HTTP basic auth user, sent to the site's own hosts only
+    auth_password_env: str = ""  # the environment variable that holds its password
 
     def as_setting(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def as_record(self) -> dict[str, Any]:
+        """The options as the crawl store records them: header and cookie values written
+        in clear are hidden (``${ENV}`` references are kept as written; the password is
+        never among the options, only the name of its variable)."""
+        data = self.as_setting()
+        for name in SECRET_TABLES:
+            data[name] = {key: value if ENV_REFERENCE.search(value) else HIDDEN
+                          for key, value in data[name].items()}
+        return data
 
     @classmethod
     def from_settings(cls, settings: Any) -> CrawlOptions:
@@ -83,3 +106,73 @@ def check_frontier_url(url: str) -> str:
             raise ValueError(f"frontier {text!r}: lease must be 0.5 to 3600 seconds, "
                              f"not {value!r}")
     return text
+
+
+# -- what a crawl sends: headers, cookies, basic auth --------------------------------------
+
+SECRET_TABLES = ("headers", "cookies")  # their values are never recorded in clear
+HIDDEN = "(hidden)"
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(text: str, environ: Mapping[str, str], where: str) -> str:
+    """``text`` with each ``${NAME}`` replaced by that environment variable; a ValueError
+    names a variable that is not set."""
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise ValueError(f"{where} names the environment variable {name}, which is not set")
+        return environ[name]
+
+    return ENV_REFERENCE.sub(value, text)
+
+
+def site_headers(options: CrawlOptions, environ: Mapping[str, str] | None = None
+                 ) -> dict[str, str]:
+    """The headers sent with every request to the site's own hosts: ``headers``,
+    ``cookies`` (one Cookie header) and basic auth (its password read from the variable
+    ``auth_password_env`` names). A ValueError says what is missing."""
+    env = os.environ if environ is None else environ
+    headers = {name: expand_env(value, env, f"[crawl] headers {name}")
+               for name, value in options.headers.items()}
+    if options.cookies:
+        headers["Cookie"] = "; ".join(
+            f"{name}={expand_env(value, env, f'[crawl] cookies {name}')}"
+            for name, value in options.cookies.items())
+    if options.auth_user or options.auth_password_env:
+        if not options.auth_user or not options.auth_password_env:
+            raise ValueError("[crawl] auth_user and auth_password_env go together (basic auth "
+                             "needs a user and the environment variable of its password)")
+        if options.auth_password_env not in env:
+            raise ValueError(f"[crawl] auth_password_env names the environment variable "
+                             f"{options.auth_password_env}, which is not set")
+        pair = f"{options.auth_user}:{env[options.auth_password_env]}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    return headers
+
+
+def check_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """Regular expressions for include / exclude; a ValueError names the bad one."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
+    return patterns
+
+
+class UrlFilter:
+    """``include`` and ``exclude``: a URL is fetched when it matches an include pattern (or
+    there is none) and no exclude pattern; each pattern is searched in the full URL."""
+
+    def __init__(self, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+        self.include = [re.compile(p) for p in include]
+        self.exclude = [re.compile(p) for p in exclude]
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    def allows(self, url: str) -> bool:
+        if self.include and not any(p.search(url) for p in self.include):
+            return False
+        return not any(p.search(url) for p in self.exclude)

@@ -70,6 +70,8 @@ class StorePipeline:
         self.settings = crawler.settings
         self.conn: storage.Connection | None = None
         self.crawl_id: int | None = None
+        self.path = ""
+        self.standalone = False  # started by a bare `scrapy crawl`, not by linkaudit
         self.site = Site(())
 
     @classmethod
@@ -85,10 +87,12 @@ class StorePipeline:
         path = self.settings.get("LINKAUDIT_STORE") or str(
             storage.default_path("reports", site_key(spider.start_url)))
         self.conn = storage.connect(path)
+        self.path = path
         crawl_id = self.settings.getint("LINKAUDIT_CRAWL_ID", 0)
         if crawl_id:
             storage.mark_running(self.conn, crawl_id)
         else:
+            self.standalone = True
             crawl_id = storage.start_crawl(self.conn, site_key(spider.start_url),
                                            spider.start_url, {"source": "scrapy crawl"})
         self.crawl_id = crawl_id
@@ -109,3 +113,13 @@ class StorePipeline:
         storage.finish_crawl(self.conn, self.crawl_id, state, reason, stats)
         self.conn.close()
         self.conn = None
+        if self.standalone:
+            print(next_step(self.crawl_id, state, self.path), flush=True)
+
+
+def next_step(crawl_id: int, state: str, path: str) -> str:
+    """What a bare ``scrapy crawl`` says at its end: where the crawl is, what reports it."""
+    import shlex
+
+    return (f"crawl {crawl_id} ({state}) stored in {path}\n"
+            f"write its reports: linkaudit analyze {crawl_id} --store {shlex.quote(path)}")

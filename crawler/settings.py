@@ -15,6 +15,11 @@ from crawler.options import SETTING, CrawlOptions
 BOT_NAME = "linkaudit"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# Before the robots.txt middleware (100): nothing off-site is ever asked for, and the
+# site's headers, cookies and basic auth go with robots.txt too.
+MIDDLEWARES = {"crawler.middlewares.OnSiteOnlyMiddleware": 10,
+               "crawler.middlewares.SiteHeadersMiddleware": 20,
+               "crawler.middlewares.FetchOnceMiddleware": 50}
 
 
 def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
@@ -63,9 +68,7 @@ def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
         "REMOTE_CONTROL_ENABLED": False,  # it would open a control port on the machine
         "LOG_LEVEL": "WARNING",
         "LOG_FORMAT": "%(levelname)s: %(message)s",
-        # Before the robots.txt middleware (100): nothing off-site is ever asked for.
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.OnSiteOnlyMiddleware": 10,
-                                   "crawler.middlewares.FetchOnceMiddleware": 50},
+        "DOWNLOADER_MIDDLEWARES": MIDDLEWARES,
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "EXTENSIONS": {"crawler.extensions.Progress": 500},
         SETTING: crawl.as_setting(),
@@ -97,9 +100,7 @@ def _frontier_settings(crawl: CrawlOptions, role: str, worker_id: str | None,
         # come after it (AutoThrottle paces one process; the crawl-wide slot has the say).
         "DOWNLOAD_DELAY": 0,
         "AUTOTHROTTLE_ENABLED": False,
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.OnSiteOnlyMiddleware": 10,
-                                   "crawler.middlewares.FetchOnceMiddleware": 50,
-                                   "crawler.frontier.SharedSlotMiddleware": 990},
+        "DOWNLOADER_MIDDLEWARES": {**MIDDLEWARES, "crawler.frontier.SharedSlotMiddleware": 990},
         "ITEM_PIPELINES": {f"crawler.frontier.{pipeline}": 300},
         "LINKAUDIT_FRONTIER": crawl.frontier,
         "LINKAUDIT_FRONTIER_ROLE": role,

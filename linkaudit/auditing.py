@@ -245,16 +245,7 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
     without them.
     """
     started = time.perf_counter()
-    try:
-        rules = promo_rules(config)
-        decide_missing(store_path)
-        crawl = load_crawl(store_path, crawl_id)
-    except ConfigError as exc:
-        raise CliError(str(exc)) from exc
-    except (LookupError, FileNotFoundError, storage.StoreError) as exc:
-        raise CliError(str(exc)) from exc
-    if crawl.pages.empty:
-        raise CliError(f"crawl {crawl.crawl_id} in {store_path} recorded no page")
+    rules, crawl = load_for_audit(config, store_path, crawl_id)
     default_dir = out_dir is None
     final = out_dir or report_dir(store_path, crawl.crawl_id)
     try:
@@ -281,17 +272,43 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
     return ReportResult(audit=audit, out_dir=final, files=files, seconds=seconds)
 
 
-def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
-                     final: Path, default_dir: bool, prepared: Prepared | None = None
-                     ) -> tuple[Audit, list[Path]]:
+def load_for_audit(config: Config, store_path: Path, crawl_id: int | None
+                   ) -> tuple[PromoRules, CrawlFrames]:
+    """The promotional rules and the crawl (default: the newest); CliError when the store
+    or the crawl cannot be read, or the crawl recorded no page."""
+    try:
+        rules = promo_rules(config)
+        decide_missing(store_path)
+        crawl = load_crawl(store_path, crawl_id)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+    except (LookupError, FileNotFoundError, storage.StoreError) as exc:
+        raise CliError(str(exc)) from exc
+    if crawl.pages.empty:
+        raise CliError(f"crawl {crawl.crawl_id} in {store_path} recorded no page")
+    return rules, crawl
+
+
+def analyse(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
+            prepared: Prepared | None = None) -> tuple[Audit, bool]:
+    """The audit of a loaded crawl, compared with the previous complete crawl when the
+    analysis is whole (the flag returned): nothing is written but that crawl's snapshot,
+    when it never was analysed."""
     settings = config.analysis
     audit = build_audit(crawl, settings, rules, prepared=prepared)
     whole = not any(f.stage in ANALYSIS_STAGES for f in audit.failures)
     stages = Stages(f"crawl {crawl.crawl_id}", audit.failures)
     if whole:  # a partial analysis would show what it lacks as changes
         changes = stages.run("changes", lambda: _compare_with_previous(
-            store_path, audit, settings, rules), None)
+            store_path, audit, config.analysis, rules), None)
         audit = with_failures(replace(audit, changes=changes), stages.failures)
+    return audit, whole
+
+
+def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
+                     final: Path, default_dir: bool, prepared: Prepared | None = None
+                     ) -> tuple[Audit, list[Path]]:
+    audit, whole = analyse(config, store_path, crawl, rules, prepared)
     audit, files = _write_folder(audit, final, default_dir, crawl.state == "complete", config,
                                  store_path)
     if not whole:

@@ -20,8 +20,21 @@ from typing import NoReturn, TextIO
 from linkaudit import __version__
 from linkaudit.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
+EXIT_CODES = """exit codes (every error is one line on stderr):
+  0    the audit completed (whatever it found)
+  1    it could not be done: the start URL gave no HTML page, the store cannot be read,
+       a folder cannot be written; `worker`: the frontier is lost or runs no crawl
+  2    bad arguments or settings, found before any work
+  3    a --fail-on rule matched
+  4    another command holds the store's lock, or another crawl runs on the --frontier
+  5    a partial audit: one analysis stage or report failed (errors.log has the traceback)
+  130  stopped by Ctrl-C; the crawl can be resumed with --resume
+"""
+
 EXAMPLES = """examples:
   linkaudit run https://www.example.com/articles/baclofene.html
+  linkaudit crawl --urls urls.txt --follow 1
+  linkaudit run https://www.example.com/ --exclude '/tag/' --include '^https://www.example.com/blog/'
   linkaudit run --config config/sites/demo.toml --fail-on new:broken_link
   linkaudit crawl https://www.example.com/ --max-pages 500 --resume
   linkaudit crawl https://www.example.com/ --frontier redis://10.0.0.5:6379/0
@@ -50,6 +63,16 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _at_least_zero(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text!r}")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -74,7 +97,26 @@ def _add_crawl_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("url", nargs="?", help="start URL (default: [site] start_url of --config)")
     _add_store(p)
     _add_config(p)
+    p.add_argument("--urls", metavar="FILE",
+                   help="list mode: crawl the URLs of FILE (one a line, # comments) instead "
+                        "of a site from its start URL")
+    p.add_argument("--follow", type=int, choices=(0, 1), metavar="LEVELS",
+                   help="list mode: 0 fetches only the listed URLs (default), 1 also the "
+                        "pages they link to")
+    p.add_argument("--include", action="append", metavar="REGEX",
+                   help="fetch only URLs this regular expression is found in (repeatable; "
+                        "the start URL is always fetched)")
+    p.add_argument("--exclude", action="append", metavar="REGEX",
+                   help="do not fetch URLs this regular expression is found in (repeatable); "
+                        "they are still recorded as links")
+    p.add_argument("--sitemap-only", action="store_true", default=None,
+                   help="crawl the URLs the sitemaps list (robots.txt, /sitemap.xml) and "
+                        "follow no links")
     p.add_argument("--max-pages", type=_at_least_one, metavar="N", help="stop after N pages")
+    p.add_argument("--max-depth", type=_at_least_zero, metavar="N",
+                   help="follow links up to N clicks from the start URL")
+    p.add_argument("--user-agent", metavar="TEXT",
+                   help="the User-Agent sent and matched against robots.txt")
     p.add_argument("--concurrency", type=_at_least_one, metavar="N",
                    help="parallel requests to the site")
     p.add_argument("--delay", type=_seconds, metavar="SECONDS",
@@ -111,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Crawl a site and audit its internal links: link score, broken links, "
                     "redirects, headings, near-duplicates, the topical relevance of every link, "
                     "promotional links and within-page coherence.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXIT_CODES + "\n" + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"linkaudit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -13,17 +13,34 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import storage
-from linkaudit.config import REPO_ROOT, Config, ConfigError, load_config
+from linkaudit.config import REPO_ROOT, Config, ConfigError, check_crawl, load_config
 from linkaudit.errors import EXIT_ALERT, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_USAGE, CliError
 
 REPORTS = Path("reports")
 
 
 def _crawl_flags(args: argparse.Namespace) -> dict[str, Any]:
-    """The crawl settings given on the command line (None: not given)."""
+    """The crawl settings given on the command line (None: not given); ``args.options``
+    holds those of the Python API (linkaudit.crawl)."""
+    def listed(values: list[str] | None) -> tuple[str, ...] | None:
+        return tuple(values) if values else None
+
     return {"max_pages": args.max_pages, "concurrency": args.concurrency, "delay": args.delay,
-            "aliases": tuple(args.alias) if args.alias else None,
-            "frontier": getattr(args, "frontier", None)}
+            "aliases": listed(args.alias), "frontier": getattr(args, "frontier", None),
+            "max_depth": args.max_depth, "user_agent": args.user_agent,
+            "include": listed(args.include), "exclude": listed(args.exclude),
+            "follow": args.follow, "sitemap_only": args.sitemap_only,
+            "urls": _url_list(args.urls) if args.urls else None,
+            **getattr(args, "options", {})}
+
+
+def _url_list(path: str) -> tuple[str, ...]:
+    from linkaudit.crawling import CrawlError, read_url_list
+
+    try:
+        return read_url_list(path)
+    except CrawlError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -31,7 +48,7 @@ def _config(args: argparse.Namespace) -> Config:
     try:
         config = load_config(getattr(args, "config", None))
         if hasattr(args, "max_pages"):
-            config = config.with_crawl(**_crawl_flags(args))
+            config = check_crawl(config.with_crawl(**_crawl_flags(args)))
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
     return config
@@ -40,6 +57,11 @@ def _config(args: argparse.Namespace) -> Config:
 def _start_url(args: argparse.Namespace, config: Config) -> str:
     from linkaudit.crawling import CrawlError, check_start_url
 
+    if config.crawl.urls:  # a list crawl: its first URL names the site and the crawl
+        if args.url:
+            raise CliError("give a start URL or a list of URLs (--urls, [crawl] urls), "
+                           "not both", EXIT_USAGE)
+        return check_start_url(config.crawl.urls[0])
     url = args.url or config.site.start_url
     if not url:
         raise CliError("no start URL: give one, or a --config file with [site] start_url",
@@ -121,8 +143,10 @@ def _resume_hint(args: argparse.Namespace, url: str) -> str:
     """The command that continues an unfinished crawl, e.g. `linkaudit crawl URL --resume`."""
     if args.command == "demo":
         return "`linkaudit demo` starts it again"
-    words = ["linkaudit", args.command, args.url or url]
-    for flag, value in (("--store", args.store), ("--config", args.config)):
+    words = ["linkaudit", args.command] + ([] if getattr(args, "urls", None) else
+                                           [args.url or url])
+    for flag, value in (("--urls", getattr(args, "urls", None)), ("--store", args.store),
+                        ("--config", args.config)):
         if value:
             words += [flag, value]
     return f"`{shlex.join([*words, '--resume'])}` continues it"
@@ -177,12 +201,18 @@ def _check_writable(folder: Path | None) -> None:
 
 
 def cmd_crawl(args: argparse.Namespace, out: TextIO) -> int:
+    crawl_site(args, out)
+    return 0
+
+
+def crawl_site(args: argparse.Namespace, out: TextIO):
+    """`crawl` (and the Python API's linkaudit.crawl, in its child process): the settings,
+    the store, its lock, the crawl; a CliError unless the crawl completed."""
     config = _config(args)
     url = _start_url(args, config)
     store_path = _store_for_url(args, config, url)
     with store_lock(store_path):
-        _crawl(args, config, url, store_path, out)
-    return 0
+        return _crawl(args, config, url, store_path, out)
 
 
 def _check_rules(rules: list[str]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from analysis.settings import AuditSettings
-from crawler.options import CrawlOptions, check_frontier_url
+from crawler.options import CrawlOptions, check_frontier_url, check_patterns, site_headers
 from writers import SHEET_ROWS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,8 +59,10 @@ class Config:
         return replace(self, crawl=replace(self.crawl, **changes))
 
     def as_dict(self) -> dict[str, Any]:
+        """The settings as a crawl records them (header and cookie values hidden)."""
         data = {f.name: dataclasses.asdict(getattr(self, f.name))
                 for f in fields(self) if f.name != "promo"}
+        data["crawl"] = self.crawl.as_record()
         data["promo"] = dict(self.promo)
         return data
 
@@ -79,6 +81,8 @@ def _type_name(hint: Any) -> str:
         return " or ".join(_type_name(a) for a in hint.__args__)
     if getattr(hint, "__origin__", None) is tuple:
         return "a list of " + _type_name(hint.__args__[0]) + "s"
+    if getattr(hint, "__origin__", None) is dict:
+        return "a table of strings (name = \"value\")"
     return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}.get(
         hint, str(hint))
 
@@ -89,6 +93,9 @@ def _matches(value: Any, hint: Any) -> bool:
     if getattr(hint, "__origin__", None) is tuple:
         return isinstance(value, list | tuple) and all(
             _matches(v, hint.__args__[0]) for v in value)
+    if getattr(hint, "__origin__", None) is dict:
+        return isinstance(value, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items())
     if hint is bool:
         return isinstance(value, bool)
     if hint is int:
@@ -104,11 +111,12 @@ MINIMUMS = {("crawl", "max_pages"): 1, ("crawl", "concurrency"): 1,
 
 
 # Settings that take one of a few words.
-CHOICES = {("report", "links_format"): ("csv", "csv.gz", "parquet")}
+CHOICES = {("report", "links_format"): ("csv", "csv.gz", "parquet"), ("crawl", "follow"): (0, 1)}
 
 
 # Settings whose text has a form of its own: the check raises ValueError saying what is wrong.
-FORMS = {("crawl", "frontier"): check_frontier_url}
+FORMS = {("crawl", "frontier"): check_frontier_url, ("crawl", "include"): check_patterns,
+         ("crawl", "exclude"): check_patterns}
 
 
 def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
@@ -119,10 +127,11 @@ def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
         try:
             form(value)
         except ValueError as exc:
-            raise ConfigError(f"[{section}] {exc}") from exc
+            named = "" if key == "frontier" else f"{key} pattern "
+            raise ConfigError(f"[{section}] {named}{exc}") from exc
     choices = CHOICES.get((section, key))
     if choices is not None and value not in choices:
-        raise ConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, "
+        raise ConfigError(f"[{section}] {key} must be one of {', '.join(map(str, choices))}, "
                           f"not {value!r}")
     minimum = MINIMUMS.get((section, key))
     if minimum is not None and value < minimum:
@@ -134,6 +143,8 @@ def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
         raise ConfigError(f"[{section}] {key} must not be negative, not {value!r}")
     if isinstance(value, list):
         return tuple(value)
+    if isinstance(value, Mapping):
+        return dict(value)
     if hint is float and isinstance(value, int):
         return float(value)
     return value
@@ -206,6 +217,27 @@ def load_config(path: str | Path | None = None) -> Config:
     config = Config()
     if path is not None:
         config = apply_tables(config, _read_toml(Path(path)))
+    return config
+
+
+def check_crawl(config: Config, environ: Mapping[str, str] | None = None) -> Config:
+    """What one key cannot say alone: a list crawl's URLs are http(s) addresses and it is
+    no sitemap-only crawl, ``${ENV}`` references and the basic-auth password are set in
+    the environment. A ConfigError says what is wrong."""
+    from linkaudit.crawling import CrawlError, check_start_url
+
+    crawl = config.crawl
+    if crawl.urls and crawl.sitemap_only:
+        raise ConfigError("a list crawl (--urls, [crawl] urls) cannot be sitemap-only too")
+    for url in crawl.urls:
+        try:
+            check_start_url(url)
+        except CrawlError as exc:
+            raise ConfigError(f"[crawl] urls: {exc}") from exc
+    try:
+        site_headers(crawl, environ)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return config
 
 

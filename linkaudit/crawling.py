@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import storage
+from crawler.options import SECRET_TABLES
 from crawler.settings import scrapy_settings
 from crawler.urls import normalize_url, site_key
 from linkaudit.config import Config, ConfigError, apply_tables, field_names
@@ -119,16 +120,41 @@ def check_start_url(url: str) -> str:
     return normalized
 
 
+def read_url_list(path: str | Path) -> tuple[str, ...]:
+    """The URLs of a list crawl: one a line, blank lines and ``#`` comments ignored, each
+    in its normal form; a CrawlError names the file and the line that is not a URL."""
+    try:
+        text = Path(path).read_text("utf-8-sig")
+    except OSError as exc:
+        raise CrawlError(f"cannot read the URL list {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CrawlError(f"the URL list {path} is not UTF-8 text") from exc
+    urls: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            urls.append(check_start_url(line))
+        except CrawlError as exc:
+            message = str(exc).removeprefix("start URL ")
+            raise CrawlError(f"{path} line {number}: URL {message}") from exc
+    if not urls:
+        raise CrawlError(f"the URL list {path} holds no URL")
+    return tuple(dict.fromkeys(urls))
+
+
 def resumed_config(config: Config, recorded: Mapping[str, Any],
                    flags: Mapping[str, Any]) -> Config:
     """A resumed crawl keeps the [crawl] settings it started with; flags given now win.
 
     Without this, `crawl URL --max-pages 50`, interrupted, then `crawl URL --resume` would
-    continue under the default limit of 10,000 pages.
+    continue under the default limit of 10,000 pages. Headers and cookies are the current
+    settings' (the store does not hold their values).
     """
     crawl = recorded.get("crawl")
     if isinstance(crawl, dict):
-        known = set(field_names("crawl"))
+        known = set(field_names("crawl")) - set(SECRET_TABLES)
         try:
             config = apply_tables(config, {"crawl": {k: v for k, v in crawl.items()
                                                      if k in known}})
@@ -195,7 +221,7 @@ def run_crawl(config: Config, start_url: str, store_path: Path, *, resume: bool 
     quiet_failure_logs()
     process.crawl("site", start_url=start_url, resume_done=done, resume_frontier=frontier)
     start_process(process)
-    result = summarize(store_path, crawl_id, start_url)
+    result = summarize(store_path, crawl_id, start_url, config.crawl.urls)
     if result.state in ("complete", "failed") and job_dir:
         shutil.rmtree(job_dir, ignore_errors=True)  # kept only to resume an unfinished crawl
     return result
@@ -229,7 +255,7 @@ def _run_distributed(config: Config, start_url: str, store_path: Path, crawl_id:
     start_process(process)
     lost = next((c._linkaudit_frontier.lost for c in crawlers
                  if getattr(c, "_linkaudit_frontier", None) is not None), None)
-    result = summarize(store_path, crawl_id, start_url)
+    result = summarize(store_path, crawl_id, start_url, config.crawl.urls)
     return dataclasses.replace(result, frontier_problem=lost)
 
 
@@ -278,11 +304,18 @@ def start_problem(conn: Any, crawl_id: int, start_url: str) -> str | None:
         return None
 
 
-def summarize(store_path: Path, crawl_id: int, start_url: str) -> CrawlResult:
-    """What the crawl recorded; a crawl that ended without a start page becomes 'failed'."""
+def summarize(store_path: Path, crawl_id: int, start_url: str,
+              listed: tuple[str, ...] = ()) -> CrawlResult:
+    """What the crawl recorded; a crawl that ended without a start page becomes 'failed'
+    (a list crawl: without one listed URL that led to a page)."""
     with storage.opened(store_path) as conn:
         info = storage.get_crawl(conn, crawl_id)
         problem = start_problem(conn, crawl_id, start_url)
+        for url in listed:
+            if problem is None:
+                break
+            if start_problem(conn, crawl_id, normalize_url(url) or url) is None:
+                problem = None
         state, reason = info.state, info.finish_reason
         if state == "complete" and problem is not None:
             state, reason = "failed", problem

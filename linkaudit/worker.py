@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from crawler.options import site_headers
 from crawler.settings import scrapy_settings
 from linkaudit.crawling import CrawlError, frontier_module, quiet_failure_logs, start_process
 
@@ -57,6 +58,10 @@ def run_worker(url: str, *, wait: float = 60.0) -> WorkerResult:
 
     frontier = frontier_module()
     crawl = wait_for_crawl(url, wait)
+    try:
+        site_headers(crawl.options)  # ${NAME} and the password, from this machine's environment
+    except ValueError as exc:
+        raise CrawlError(f"cannot join the crawl on {frontier.describe(url)}: {exc}") from exc
     wid = frontier.worker_id()
     options = crawl.options.__class__(**{**crawl.options.as_setting(), "frontier": url})
     settings = scrapy_settings(options, role="worker", worker_id=wid, lease=crawl.lease)

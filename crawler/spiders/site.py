@@ -25,7 +25,7 @@ import storage
 from crawler.extract import extract_page
 from crawler.items import PageItem
 from crawler.middlewares import AlreadyFetched, OffSite
-from crawler.options import CrawlOptions
+from crawler.options import CrawlOptions, UrlFilter
 from crawler.urls import Site, host_of, normalize_url, rehost
 
 # Sitemap-only URLs wait until every page reachable by links has been requested, so the
@@ -77,6 +77,7 @@ class SiteSpider(scrapy.Spider):
         self.scheduled_pages = len(self.resume_done)
         self.previous: PreviousCrawl | None = None  # set by from_crawler when conditional
         self.cut_urls: dict[str, set[str]] = {}  # limit -> URLs it kept out
+        self.excluded: set[str] = set()  # URLs the include / exclude patterns kept out
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -86,9 +87,16 @@ class SiteSpider(scrapy.Spider):
         spider.max_pages = options.max_pages
         spider.max_depth = options.max_depth
         spider.max_url_length = options.max_url_length
-        spider.use_sitemaps = options.sitemaps
         spider.strip_params = tuple(options.strip_params)
-        spider.site = Site({host_of(spider.start_url)} | {h.lower() for h in options.extra_hosts})
+        # List mode: the listed URLs, their hosts the site's; no sitemap is read.
+        spider.listed = list(dict.fromkeys(filter(None, (
+            normalize_url(u, None, spider.strip_params) for u in options.urls))))
+        spider.follow = options.follow
+        spider.sitemap_only = options.sitemap_only
+        spider.use_sitemaps = options.sitemap_only or (options.sitemaps and not spider.listed)
+        spider.url_filter = UrlFilter(options.include, options.exclude)
+        spider.site = Site({host_of(spider.start_url)} | {h.lower() for h in options.extra_hosts}
+                           | {host_of(u) for u in spider.listed})
         spider.aliases = frozenset(
             host_of(a) if "://" in a else a.strip().strip("/").lower()
             for a in options.aliases if a.strip())
@@ -108,6 +116,9 @@ class SiteSpider(scrapy.Spider):
     def _start_requests(self) -> Iterator[scrapy.Request]:
         if self.start_url not in self.resume_done:
             yield from self._schedule(self.start_url, 0, "start", None, force=True)
+        for url in self.listed:
+            if url not in self.resume_done:
+                yield from self._schedule(url, 0, "list", None, force=True)
         for url, depth, referrer in self.resume_frontier:
             if self._internal(self._local(url)):  # the store also holds external targets
                 yield from self._schedule(self._local(url), depth, "resume", referrer)
@@ -120,6 +131,8 @@ class SiteSpider(scrapy.Spider):
 
     def _schedule(self, url: str, depth: int | None, found_via: str, referrer: str | None,
                   force: bool = False) -> Iterator[scrapy.Request]:
+        if self._declined(url, depth, found_via, force):
+            return
         upgrade = depth is not None and url in self.sitemap_pending
         if url in self.seen and not upgrade:
             return
@@ -146,6 +159,27 @@ class SiteSpider(scrapy.Spider):
             meta={"la_page": True, "la_url": url, "la_depth": depth, "la_found_via": found_via,
                   "la_referrer": referrer},
         )
+
+    def _declined(self, url: str, depth: int | None, found_via: str, force: bool) -> bool:
+        """Kept out by the crawl's own choices, not by a limit: the links a list crawl or a
+        sitemap-only crawl does not follow, and URLs the include / exclude patterns leave
+        out (counted as ``linkaudit/excluded``; they stay recorded as links)."""
+        if force:
+            return False
+        if found_via in ("link", "resume"):
+            if self.sitemap_only:
+                return True
+            if self.listed and depth is not None and depth > self.follow:
+                return True
+        if self.url_filter and not self.url_filter.allows(url):
+            if url not in self.excluded:
+                self.excluded.add(url)
+                stats = self.crawler.stats
+                stats.inc_value("linkaudit/excluded")
+                if len(self.excluded) == 1:
+                    stats.set_value("linkaudit/excluded/example", url)
+            return True
+        return False
 
     def _cut(self, limit: str, url: str) -> None:
         """Count a URL a limit kept out of the crawl (stored with the crawl's statistics)."""
