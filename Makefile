@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/linkaudit demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

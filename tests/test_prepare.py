@@ -53,7 +53,7 @@ def prepare_all(store: Path) -> Prepared:
         conn.close()
 
 
-@pytest.mark.parametrize("site", ["natbienetre", "civicmedia"])
+@pytest.mark.parametrize("site", ["natbienetre"])
 def test_a_real_sites_audit_is_the_same_with_pages_prepared_ahead(site, tmp_path) -> None:
     store = real_store(site, tmp_path)
     config = load_config()
