@@ -311,11 +311,10 @@ def _best_other_pages(
 
 
 def _block_page_similarity(
-    model: TopicModel, vectors: _BlockVectors, blocks: np.ndarray,
-    tfidf_t: sparse.csr_matrix | None = None,
+    model: TopicModel, vectors: _BlockVectors, blocks: np.ndarray, tfidf_t: sparse.csr_matrix
 ) -> np.ndarray:
-    """(len(blocks) x pages) blended similarity of the given blocks with every page."""
-    tfidf_t = model.tfidf.T if tfidf_t is None else tfidf_t
+    """(len(blocks) x pages) blended similarity of the given blocks with every page
+    (``tfidf_t``: the pages' TF-IDF, transposed once by the caller)."""
     tfidf_cos = (vectors.tfidf[blocks] @ tfidf_t).toarray()
     lsa_cos = vectors.lsa[blocks] @ model.lsa.T if vectors.lsa is not None else None
     return blend(tfidf_cos, lsa_cos)

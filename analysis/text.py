@@ -237,10 +237,11 @@ def _lookup(urls: pd.Series, values: pd.Series) -> list[str]:
     return [str(v) if isinstance(v := by_url.get(u), str) else "" for u in urls]
 
 
-def language_key(text: str, declared: object) -> bytes:
-    """What a page's detected language depends on, as a digest (see :func:`page_documents`)."""
-    digest = hashlib.blake2b(str(declared).encode("utf-8", "surrogatepass"), digest_size=16)
-    digest.update(b"\x00" + text.encode("utf-8", "surrogatepass"))
+def content_key(*parts: object) -> bytes:
+    """A digest of ``parts`` (as text): what a result computed from them is kept under."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(str(part).encode("utf-8", "surrogatepass") + b"\x00")
     return digest.digest()
 
 
@@ -281,7 +282,7 @@ def _detected(text: str, declared: object, languages: dict[bytes, str] | None) -
     found before, and kept there."""
     if languages is None:
         return detect_language(text, declared)
-    key = language_key(text, declared)
+    key = content_key(declared, text)
     lang = languages.get(key)
     if lang is None:
         lang = languages[key] = detect_language(text, declared)

@@ -5,24 +5,22 @@ runs (analysis/prepare.py says what it computes and why the audit stays the same
 reads the pages the crawl writes to the store (a read-only connection: SQLite's WAL lets
 it read while the crawl writes) and prepares each one. When the crawl is over,
 :meth:`PagePreparer.finish` tells it so; it prepares what is left and sends its results
-back through a pipe. Whatever goes wrong in the child (killed, out of memory, a bug), the
-parent gets nothing and the audit computes everything itself: the child can make the audit
-faster, never different. The child ends with its parent.
+back (writers/background.py runs it). Whatever goes wrong in the child (killed, out of
+memory, a bug), the parent gets nothing and the audit computes everything itself: the child
+can make the audit faster, never different. The child ends with its parent.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import select
-import signal
 import time
 from pathlib import Path
 
 import storage
 from analysis.prepare import Prepared
-from writers.background import can_fork, die_with_parent
+from writers.background import Background, can_fork
 
 POLL_SECONDS = 0.5  # how often the child looks for new pages when it has none
 BATCH_PAGES = 200  # pages read and prepared at a time
@@ -63,74 +61,39 @@ def _prepare(store_path: Path, after: int, done_fd: int) -> Prepared:
 
 
 class PagePreparer:
-    """Prepares, in a child process, the pages written to ``store_path`` from now on."""
+    """Prepares, in a child process (writers/background.py), the pages written to
+    ``store_path`` from now on."""
 
     def __init__(self, store_path: Path) -> None:
-        self._pid: int | None = None
-        self.seconds = 0.0  # how long the parent waited for the answer
+        self._job: Background[Prepared] | None = None
         if not can_fork():
             return
         store_path = Path(store_path)
         after = _last_row(store_path)
-        done_read, done_write = os.pipe()
-        answer_read, answer_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child
-            code = 0
-            try:
-                os.close(done_write)
-                os.close(answer_read)
-                die_with_parent()
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
-                data = pickle.dumps(_prepare(store_path, after, done_read),
-                                    protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(answer_write, "wb") as pipe:
-                    pipe.write(data)
-            except BaseException:  # noqa: BLE001 - the parent goes on without it
-                code = 1
-            finally:
-                os._exit(code)
+        done_read, self._done = os.pipe()
+        self._job = Background(lambda: _prepare(store_path, after, done_read))
         os.close(done_read)
-        os.close(answer_write)
-        self._pid, self._done, self._answer = pid, done_write, answer_read
 
     def finish(self, timeout: float = FINISH_SECONDS) -> Prepared | None:
         """The child's results (None if it could not give them in ``timeout`` seconds)."""
-        if self._pid is None:
+        if self._job is None:
             return None
         started = time.perf_counter()
         try:
             os.write(self._done, b"x")
-            chunks = []
-            deadline = started + timeout
-            while (left := deadline - time.perf_counter()) > 0:
-                ready, _, _ = select.select([self._answer], [], [], left)
-                if not ready:
-                    break
-                chunk = os.read(self._answer, 1 << 20)
-                if not chunk:  # the child closed the pipe: its whole answer is in
-                    if not chunks:
-                        return None
-                    prepared = pickle.loads(b"".join(chunks))
-                    prepared.waited = time.perf_counter() - started
-                    return prepared
-                chunks.append(chunk)
-            return None
-        except Exception:  # a broken answer: the audit computes everything itself
+            prepared = self._job.join(timeout)
+            prepared.waited = time.perf_counter() - started
+            return prepared
+        except Exception:  # killed, too slow, a broken answer: the audit does it all
             return None
         finally:
-            self.seconds = time.perf_counter() - started
             self.cancel()
 
     def cancel(self) -> None:
         """Stop the child (the crawl failed or was interrupted, or its answer is in)."""
-        if self._pid is None:
+        if self._job is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self._pid, 0)
-        for fd in (self._done, self._answer):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._pid = None
+        self._job.cancel()
+        with contextlib.suppress(OSError):
+            os.close(self._done)
+        self._job = None

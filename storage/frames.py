@@ -36,6 +36,11 @@ def _read(conn: sqlite3.Connection, table: str, crawl_id: int) -> pd.DataFrame:
     frame = pd.read_sql_query(
         f"SELECT * FROM {table} WHERE crawl_id = ?", conn, params=(crawl_id,)
     ).drop(columns="crawl_id")
+    return _typed(table, frame)
+
+
+def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` of ``table`` with its flags as booleans and its counts as integers."""
     for column in BOOL_COLUMNS.get(table, ()):
         frame[column] = frame[column].astype(bool)
     for column in INT_COLUMNS.get(table, ()):
@@ -117,9 +122,4 @@ def read_new_pages(conn: sqlite3.Connection, after: int, limit: int = 500
                 f"SELECT * FROM {table} WHERE crawl_id = ? AND url IN ({marks})", conn,
                 params=(int(crawl_id), *urls.tolist())))
         frames[table] = pd.concat(parts, ignore_index=True).drop(columns="crawl_id")
-    for table, frame in frames.items():
-        for column in BOOL_COLUMNS.get(table, ()):
-            frame[column] = frame[column].astype(bool)
-        for column in INT_COLUMNS.get(table, ()):
-            frame[column] = frame[column].astype("Int64")
-    return frames, last
+    return {table: _typed(table, frame) for table, frame in frames.items()}, last

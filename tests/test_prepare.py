@@ -115,5 +115,5 @@ def test_the_preparer_prepares_the_pages_written_after_it_started(tmp_path) -> N
 @needs_fork
 def test_a_preparer_that_dies_gives_nothing_and_the_audit_does_the_work(tmp_path) -> None:
     preparer = PagePreparer(tmp_path / "crawls.sqlite")  # the store does not exist yet
-    os.kill(preparer._pid, signal.SIGKILL)
+    os.kill(preparer._job._pid, signal.SIGKILL)
     assert preparer.finish(timeout=10) is None

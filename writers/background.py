@@ -15,8 +15,10 @@ import contextlib
 import ctypes
 import os
 import pickle
+import select
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -34,7 +36,7 @@ def can_fork() -> bool:
             and threading.active_count() == 1)
 
 
-def die_with_parent() -> None:
+def _die_with_parent() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -71,7 +73,7 @@ class Background(Generic[T]):
             code = 0
             try:
                 os.close(read)
-                die_with_parent()
+                _die_with_parent()
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it at once
                 data = _outcome(work)
                 with os.fdopen(write, "wb") as pipe:
@@ -98,15 +100,27 @@ class Background(Generic[T]):
             os.close(self._read)
         self._pid = self._read = None
 
-    def join(self) -> T:
-        """The writer's result; what it raised is raised here."""
+    def join(self, timeout: float | None = None) -> T:
+        """The writer's result; what it raised is raised here. Without an answer within
+        ``timeout`` seconds (None: no limit) the child is stopped and TimeoutError raised."""
         if self._work is not None:
             work, self._work = self._work, None
             return work()
         if self._pid is None or self._read is None:
             raise RuntimeError("joined twice")
-        with os.fdopen(self._read, "rb") as pipe:
-            data = pipe.read()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        chunks = []
+        while True:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            if not select.select([self._read], [], [], left)[0]:
+                self.cancel()
+                raise TimeoutError(f"no answer from the writer's process in {timeout:g} s")
+            chunk = os.read(self._read, 1 << 20)
+            if not chunk:  # the child closed the pipe: the whole answer is in
+                break
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        os.close(self._read)
         _, status = os.waitpid(self._pid, 0)
         self._pid = self._read = None
         if not data:

@@ -5,7 +5,6 @@ and per URL pair (top terms, page topics, clusters, similarity).
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from analysis.text import content_key
 from analysis.topics.clustering import (
     cluster_by_language,
     cluster_term_ids,
@@ -87,11 +87,7 @@ class DocumentTerms:
 
     @classmethod
     def key(cls, row: Mapping[str, object]) -> bytes:
-        digest = hashlib.blake2b(digest_size=16)
-        for name in cls.FIELDS:
-            digest.update(str(row.get(name) or "").encode("utf-8", "surrogatepass"))
-            digest.update(b"\x00")
-        return digest.digest()
+        return content_key(*(row.get(name) or "" for name in cls.FIELDS))
 
     def __len__(self) -> int:
         return len(self._words)
@@ -130,10 +126,7 @@ class _StemLists(Sequence):
         return len(self._pages)
 
     def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
-        counted: dict[str, int] = {}
-        for (stem, _), n in self._pages[index].items():
-            counted[stem] = counted.get(stem, 0) + n
-        return [stem for stem, n in counted.items() for _ in range(n)]
+        return [stem for (stem, _), n in self._pages[index].items() for _ in range(n)]
 
 
 def build_topic_model(
@@ -151,7 +144,6 @@ def build_topic_model(
     terms = terms if terms is not None else DocumentTerms()
     token_lists = terms.tokens(docs.to_dict("records"))
     vectorizer, tfidf = fit_tfidf(token_lists)
-    del token_lists
     svd, lsa = fit_lsa(tfidf, random_state) if tfidf.shape[1] else (None, np.zeros((len(docs), 0)))
     terms_array = vectorizer.get_feature_names_out() if vectorizer else np.array([], dtype=object)
     display = terms.display()

@@ -15,7 +15,7 @@ from analysis.text import analyse
 from analysis.topics.clustering import LABEL_TERMS
 from analysis.topics.model import TopicModel, top_terms
 from analysis.topics.thresholds import neighbourhood
-from analysis.topics.vectors import chunks, pair_similarity, similarity_rows
+from analysis.topics.vectors import chunks, language_codes, pair_similarity, similarity_rows
 
 # A sentence about the source page that describes the target bridges the two (see
 # _clear_bridged): both cosines at this many times the off-topic threshold or more.
@@ -142,8 +142,7 @@ def _suggestions(
     for row, col in zip(rows[off], cols[off], strict=True):
         bad_targets.setdefault(int(row), set()).add(int(col))
     sources = np.array(sorted(bad_targets), dtype=int)
-    # Languages as small integers, compared once per source (not string by string).
-    _, codes = np.unique(np.asarray(model.langs, dtype=str), return_inverse=True)
+    codes = language_codes(model.langs)
     found: dict[int, list[str]] = {}
     for chunk in chunks(sources):
         sims = similarity_rows(model.tfidf, model.lsa, chunk)

@@ -14,7 +14,13 @@ from urllib.parse import urlsplit
 import numpy as np
 from scipy import sparse, special
 
-from analysis.topics.vectors import CHUNK_ROWS, ReferenceSimilarities, chunks, similarity_rows
+from analysis.topics.vectors import (
+    CHUNK_ROWS,
+    ReferenceSimilarities,
+    chunks,
+    language_codes,
+    similarity_rows,
+)
 
 # Calibration needs enough pages to show a distribution; smaller sites use the fallback.
 MIN_PAGES_FOR_CALIBRATION = 6
@@ -301,13 +307,10 @@ def neighbourhood(
     so the cost grows with the pairs, not with pairs x pages. Each page's similarities to
     those pages are computed once (``similarities``, shared with other calls when given).
     """
-    reference = reference_pages(len(langs))
     if similarities is None:
-        similarities = ReferenceSimilarities(tfidf, lsa, reference)
-    elif similarities.width != (len(langs) if reference is None else len(reference)):
-        raise ValueError("similarities measured against other reference pages")
-    # Languages as small integers: comparing strings cell by cell is the loop's main cost.
-    _, lang_codes = np.unique(np.asarray(langs, dtype=str), return_inverse=True)
+        similarities = site_similarities(tfidf, lsa)
+    reference = similarities.reference
+    lang_codes = language_codes(langs)
     ref_langs = lang_codes if reference is None else lang_codes[reference]
     ref_ids = np.arange(len(langs)) if reference is None else reference
     profile, bridge = np.full(len(rows), np.nan), np.full(len(rows), np.nan)

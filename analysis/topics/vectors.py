@@ -120,6 +120,12 @@ def similarity_rows(tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray,
     return blend(tfidf_cos, lsa_cos)
 
 
+def language_codes(langs: object) -> np.ndarray:
+    """Each page's language as a small integer: comparing strings cell by cell over
+    pages x pages is slow."""
+    return np.unique(np.asarray(langs, dtype=str), return_inverse=True)[1]
+
+
 class ReferenceSimilarities:
     """Blended similarities of pages to a fixed set of reference pages (all pages when
     ``reference`` is None), each page's row computed once and kept within
@@ -131,7 +137,7 @@ class ReferenceSimilarities:
 
     def __init__(self, tfidf: sparse.csr_matrix, lsa: np.ndarray,
                  reference: np.ndarray | None, max_bytes: int = CACHED_ROWS_BYTES) -> None:
-        self.tfidf, self.lsa = tfidf, lsa
+        self.tfidf, self.lsa, self.reference = tfidf, lsa, reference
         others_tfidf = tfidf if reference is None else tfidf[reference]
         self._tfidf_t = sparse.csr_matrix(others_tfidf.T)
         self._lsa_t = (lsa if reference is None else lsa[reference]).T if lsa.shape[1] else None
