@@ -6,17 +6,28 @@ store (analysis/load.py) and writing files (the ``writers`` package) live apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis import checks, coherence, duplicates, graph, promo, templates, text, topics
-from analysis.load import CrawlFrames
-from analysis.model import Audit, Stages, flags, incomplete_findings, with_titles
-from analysis.prepare import Prepared
-from analysis.settings import AuditSettings, given
-from analysis.stages import blank_failed
+from linkaudit.analysis import (
+    checks,
+    coherence,
+    duplicates,
+    external,
+    graph,
+    promo,
+    templates,
+    text,
+    topics,
+)
+from linkaudit.analysis.load import CrawlFrames
+from linkaudit.analysis.model import Audit, Stages, flags, incomplete_findings, with_titles
+from linkaudit.analysis.prepare import Prepared
+from linkaudit.analysis.settings import AuditSettings, given
+from linkaudit.analysis.stages import blank_failed
 
 
 def first_h1(headings: pd.DataFrame) -> pd.DataFrame:
@@ -65,8 +76,12 @@ def link_graph(crawl: CrawlFrames) -> LinkGraph:
         graph.redirect_findings(resolved),
         graph.broken_link_findings(graph.broken_links(pages, links)),
         graph.orphan_findings(graph.orphan_pages(pages, links)),
+        external.external_link_findings(links, crawl.external_checks),
     ])
-    status = pd.Series(graph.target_status(pages, links).to_numpy(), index=links.index)
+    # An external target is not among the pages: its status is the external check's.
+    status = graph.target_status(pages, links).fillna(
+        external.external_status(links, crawl.external_checks))
+    status = pd.Series(status.to_numpy(), index=links.index)
     return LinkGraph(graph.final_urls(resolved), table, status, findings)
 
 
@@ -390,13 +405,14 @@ def _page_checks(crawl: CrawlFrames, settings: AuditSettings
 
 
 def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoRules,
-                changes: pd.DataFrame | None = None, prepared: Prepared | None = None) -> Audit:
+                changes: pd.DataFrame | None = None, prepared: Prepared | None = None,
+                progress: Callable[[str], None] | None = None) -> Audit:
     """The audit of a crawl. Each stage (``Stages``, analysis/model.py) that raises leaves
     its columns empty and its findings absent; the audit then lists it in ``failures``.
     ``prepared``: per-page results computed while the crawl ran (analysis/prepare.py);
-    the audit is the same without them."""
+    the audit is the same without them. ``progress`` is told each stage as it starts."""
     pages = crawl.pages
-    stages = Stages(f"crawl {crawl.crawl_id}")
+    stages = Stages(f"crawl {crawl.crawl_id}", listener=progress)
     net = stages.run("graph", lambda: link_graph(crawl), LinkGraph.empty(crawl))
     h1, page_checks = stages.run("checks", lambda: _page_checks(crawl, settings),
                                  (pd.DataFrame(columns=["h1", "h1_count"]),

@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from analysis.load import ProductionHost
-from analysis.model import FINDING_COLUMNS, SEVERITY, flags, ordered_findings
-from analysis.settings import THIN_CONTENT_WORDS
+from linkaudit.analysis.load import ProductionHost
+from linkaudit.analysis.model import FINDING_COLUMNS, SEVERITY, flags, ordered_findings
+from linkaudit.analysis.settings import THIN_CONTENT_WORDS
 
 QUOTE_LIMIT = 80
 EXAMPLE_URL_CAP = 150  # characters of an example URL shown in a finding
@@ -91,6 +91,9 @@ def limit_findings(limits: dict[str, dict[str, object]], start_url: str) -> pd.D
         if name == "max_seconds":
             detail = (f"{setting} stopped the crawl with {count:,} "
                       f"request{'s' if count != 1 else ''} still queued")
+        elif name == "max_external":
+            detail = (f"{setting} left {count:,} external URL{'s' if count != 1 else ''} "
+                      "unchecked")
         else:
             detail = f"{setting} kept {count:,} URL{'s' if count != 1 else ''} out of the crawl"
         if cut.get("example"):

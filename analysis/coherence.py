@@ -19,8 +19,8 @@ import pandas as pd
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
-from analysis.text import analyse, main_texts, words
-from analysis.topics import TopicModel, blend, otsu_threshold, top_terms
+from linkaudit.analysis.text import analyse, main_texts, words
+from linkaudit.analysis.topics import TopicModel, blend, otsu_threshold, top_terms
 
 # Sections shorter than this are merged into the previous one (the next one for a first
 # section): a heading with two lines under it says too little to be judged alone.
@@ -450,7 +450,7 @@ def _page_coherence(model: TopicModel, section_frame: pd.DataFrame) -> pd.DataFr
 def focused_documents(
     docs: pd.DataFrame, sections: pd.DataFrame, section_scores: pd.DataFrame
 ) -> pd.DataFrame:
-    """``docs`` (:func:`analysis.text.page_documents`) with the incoherent sections of
+    """``docs`` (:func:`linkaudit.analysis.text.page_documents`) with the incoherent sections of
     ``section_scores`` (from :func:`section_coherence`) left out of each page's text and
     headings: a page is then judged on what it is about, not on a section that drifts to
     another subject (and so resembles the page that subject belongs to)."""

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from analysis.checks import quote
-from analysis.model import FINDING_COLUMNS, flags
+from linkaudit.analysis.checks import quote
+from linkaudit.analysis.model import FINDING_COLUMNS, flags
 
 CHANGE_COLUMNS = ["change", "url", "target", "category", "severity", "old", "new", "detail"]
 
@@ -71,7 +71,7 @@ class Snapshot:
 
 
 def snapshot_from_audit(audit: Any) -> Snapshot:
-    """The part of an ``analysis.model.Audit`` that the next crawl is compared with."""
+    """The part of a ``linkaudit.analysis.model.Audit`` that the next crawl is compared with."""
     pages = audit.pages.reindex(columns=PAGE_COLUMNS)
     findings = audit.findings.reindex(columns=FINDING_COLUMNS)
     link_columns = LINK_COLUMNS + ([LINK_WHY] if LINK_WHY in audit.links.columns else [])

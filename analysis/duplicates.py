@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.settings import NEAR_DUPLICATE_THRESHOLD
-from analysis.text import words as text_words  # the analysis's one word
+from linkaudit.analysis.settings import NEAR_DUPLICATE_THRESHOLD
+from linkaudit.analysis.text import words as text_words  # the analysis's one word
 
 DUPLICATE_COLUMNS = ["url", "duplicate_of", "similarity"]
 

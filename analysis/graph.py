@@ -13,8 +13,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from analysis.checks import concat_findings, make_findings
-from analysis.model import flags
+from linkaudit.analysis.checks import concat_findings, make_findings
+from linkaudit.analysis.model import flags
 
 # Browsers give up after about 20 redirects; a chain this long is treated as a loop.
 MAX_REDIRECT_HOPS = 100

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-import storage
+from linkaudit import storage
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class CrawlFrames(storage.CrawlInfo):
     headings: pd.DataFrame
     sections: pd.DataFrame
     redirects: pd.DataFrame
+    # One row per external link target checked (check_external; empty when it was off).
+    external_checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["url", "status", "final_url", "final_status", "error", "method", "redirects"]))
     production_host: ProductionHost | None = None
     # Limits that kept URLs out of the crawl: {"max_depth": {"count": 194, "example": url,
     # "limit": 20}} (max_pages, max_depth, max_url_length, max_seconds; from the crawl's
@@ -135,6 +138,7 @@ def load_crawl(store_path: str | Path, crawl_id: int | None = None) -> CrawlFram
         headings=frames["headings"].sort_values(["url", "ord"]).reset_index(drop=True),
         sections=frames["sections"].sort_values(["url", "ord"]).reset_index(drop=True),
         redirects=frames["redirects"],
+        external_checks=frames["external_checks"],
         production_host=production,
         limits=crawl_limits(stored.stats, info.finish_reason, crawl_settings),
     )
@@ -177,7 +181,7 @@ def _production_host(pages: pd.DataFrame, declared: list[str]) -> ProductionHost
 
 def load_snapshot(store_path: str | Path, crawl_id: int):
     """The audit snapshot a previous analysis left in the store (for comparisons)."""
-    from analysis.diff import Snapshot
+    from linkaudit.analysis.diff import Snapshot
 
     start_url, frames = storage.read_snapshot(store_path, crawl_id)
     return Snapshot(crawl_id=crawl_id, start_url=start_url, pages=frames["pages"],

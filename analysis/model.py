@@ -54,6 +54,7 @@ SEVERITY: dict[str, str] = {
     "promotional_link": "warning",
     "incoherent_section": "warning",
     "content_artifact": "warning",
+    "broken_external_link": "warning",
     # notices: facts to check, often deliberate
     "missing_meta_description": "notice",
     "skipped_heading_level": "notice",
@@ -62,6 +63,7 @@ SEVERITY: dict[str, str] = {
     "canonicalized": "notice",
     "blocked_by_robots": "notice",
     "page_limit": "notice",
+    "unverified_external_link": "notice",
 }
 
 
@@ -123,7 +125,7 @@ class Stage:
 
 STAGES: dict[str, Stage] = {
     "graph": Stage("depth, inlinks, outlinks, pagerank, dead_end, target_status, the final "
-                   "URLs of redirect_to, redirect, broken-link and orphan findings",
+                   "URLs of redirect_to, redirect, broken-link, external-link and orphan findings",
                    pages=("depth", "inlinks", "outlinks", "pagerank", "dead_end"),
                    links=("target_status",)),
     "checks": Stage("h1, h1_count, heading, title, metadata, thin-content, indexability and "
@@ -165,8 +167,11 @@ class Stages:
     folder.
     """
 
-    def __init__(self, subject: str, failures: tuple[StageFailure, ...] = ()) -> None:
+    def __init__(self, subject: str, failures: tuple[StageFailure, ...] = (),
+                 listener: Callable[[str], None] | None = None) -> None:
         self.subject = subject
+        # Told each stage's name as it starts (the command line's progress display).
+        self.listener = listener
         self.failures: list[StageFailure] = list(failures)
         # What each stage cost: name -> (seconds, peak RSS in MiB when it ended), summed
         # over its runs; the benchmarks print it (benchmarks/bench_analysis.py).
@@ -205,6 +210,8 @@ class Stages:
                     self.failures[index] = replace(failure, skipped=(*failure.skipped, stage))
                 return fallback
         name = stage if subject == self.subject else f"{stage}: {subject}"
+        if self.listener is not None:
+            self.listener(name)
         try:
             with self.timed(name):
                 return work()

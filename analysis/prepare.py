@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.text import page_documents
-from analysis.topics import DocumentTerms
+from linkaudit.analysis.text import page_documents
+from linkaudit.analysis.topics import DocumentTerms
 
 
 @dataclass

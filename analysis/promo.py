@@ -29,11 +29,12 @@ from urllib.parse import unquote
 
 import pandas as pd
 
-from analysis.checks import make_findings, quote
-from analysis.model import flags
-from analysis.text import COUNTED_WORD
+from linkaudit.analysis.checks import make_findings, quote
+from linkaudit.analysis.model import flags
+from linkaudit.analysis.text import COUNTED_WORD
+from linkaudit.resources import config_file
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "config" / "promo.toml"
+DEFAULT_RULES_PATH = config_file("promo.toml")
 
 REQUIRED_COLUMNS = (
     "source",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.model import STAGES, StageFailure
+from linkaudit.analysis.model import STAGES, StageFailure
 
 
 def blank(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:

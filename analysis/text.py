@@ -16,12 +16,13 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import cache, lru_cache
-from pathlib import Path
 
 import pandas as pd
 import snowballstemmer
 
-STOPWORDS_DIR = Path(__file__).resolve().parents[1] / "config" / "stopwords"
+from linkaudit.resources import config_file
+
+STOPWORDS_DIR = config_file("stopwords")
 
 # Snowball algorithm per ISO 639-1 code; a language without a stop-word list is still stemmed.
 SNOWBALL_NAMES = {

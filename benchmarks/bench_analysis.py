@@ -25,14 +25,14 @@ sys.path.insert(0, str(REPO))
 
 from common import record  # noqa: E402
 
-import storage  # noqa: E402
-from analysis.audit import build_audit  # noqa: E402
-from analysis.load import load_crawl  # noqa: E402
-from crawler.items import Heading, Link, PageExtract, PageItem, Section  # noqa: E402
-from crawler.pipelines import write_item  # noqa: E402
-from crawler.urls import Site  # noqa: E402
+from linkaudit import storage  # noqa: E402
+from linkaudit.analysis.audit import build_audit  # noqa: E402
+from linkaudit.analysis.load import load_crawl  # noqa: E402
 from linkaudit.config import load_config, promo_rules  # noqa: E402
-from writers.report import write_reports  # noqa: E402
+from linkaudit.crawler.items import Heading, Link, PageExtract, PageItem, Section  # noqa: E402
+from linkaudit.crawler.pipelines import write_item  # noqa: E402
+from linkaudit.crawler.urls import Site  # noqa: E402
+from linkaudit.writers.report import write_reports  # noqa: E402
 
 TOPICS = 20
 VOCABULARY = 60  # words per topic

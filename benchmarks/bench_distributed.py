@@ -124,7 +124,7 @@ def memory_per_million(server: Redis) -> tuple[float, float]:
     sys.path.insert(0, str(REPO))
     import scrapy
 
-    from crawler import frontier
+    from linkaudit.crawler import frontier
 
     client = server.client.__class__(port=server.port, db=15)
     spider = frontier.DistributedSiteSpider(start_url="https://www.example.com/")

@@ -33,7 +33,7 @@ from common import REPO, record
 
 sys.path.insert(0, str(REPO))
 
-from analysis import duplicates  # noqa: E402
+from linkaudit.analysis import duplicates  # noqa: E402
 from tests.corpus.score import corpus_pages  # noqa: E402
 from tests.test_duplicates import rewritten  # noqa: E402
 

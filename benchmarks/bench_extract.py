@@ -30,8 +30,8 @@ import common  # noqa: E402
 import lxml.html  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 
-from crawler.extract import extract_page  # noqa: E402
-from crawler.urls import _normalize_absolute  # noqa: E402
+from linkaudit.crawler.extract import extract_page  # noqa: E402
+from linkaudit.crawler.urls import _normalize_absolute  # noqa: E402
 
 TARGET_BYTES = 60_000
 WORDS = (

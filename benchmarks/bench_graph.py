@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import common  # noqa: E402
 
-from analysis import duplicates, graph  # noqa: E402
+from linkaudit.analysis import duplicates, graph  # noqa: E402
 
 SITE = "https://bench.test"
 

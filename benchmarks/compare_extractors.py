@@ -26,9 +26,9 @@ sys.path.insert(0, str(REPO))
 from lxml import etree  # noqa: E402
 from lxml import html as lxml_html  # noqa: E402
 
-from crawler.extract import extract_page  # noqa: E402
-from crawler.sentences import count_words  # noqa: E402
-from crawler.urls import normalize_url  # noqa: E402
+from linkaudit.crawler.extract import extract_page  # noqa: E402
+from linkaudit.crawler.sentences import count_words  # noqa: E402
+from linkaudit.crawler.urls import normalize_url  # noqa: E402
 from tests.corpus.score import corpus_pages, words_within_tolerance  # noqa: E402
 
 Extractor = Callable[[bytes, str], tuple[int, set[str]]]

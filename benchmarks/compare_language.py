@@ -12,7 +12,7 @@ Detectors:
 - ``stopwords``: ``detect_language`` of analysis/text.py at ``--baseline`` (read from
   git; default 9c0235d, the last version that used distinctive stop-word shares);
 - ``py3langid``: py3langid's best language among ``detection_languages()``;
-- ``detect_language``: this checkout's ``analysis.text.detect_language``.
+- ``detect_language``: this checkout's ``linkaudit.analysis.text.detect_language``.
 
 The stop-word detector and this checkout's are run twice: on the text alone and with the
 page's declared ``<html lang>``, the way the audit calls them. The table gives correct
@@ -44,8 +44,8 @@ from common import REPO, RESULTS
 
 sys.path.insert(0, str(REPO))
 
-from analysis import text  # noqa: E402
-from crawler.extract import extract_page  # noqa: E402
+from linkaudit.analysis import text  # noqa: E402
+from linkaudit.crawler.extract import extract_page  # noqa: E402
 from tests.corpus.score import corpus_pages  # noqa: E402
 
 LABELLED = REPO / "tests" / "sites" / "labelled"

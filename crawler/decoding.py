@@ -13,7 +13,7 @@ import threading
 from bs4.dammit import EncodingDetector, UnicodeDammit
 from lxml import etree
 
-from crawler.positions import HEADING_LEVELS
+from linkaudit.crawler.positions import HEADING_LEVELS
 
 MAX_DEPTH = 1_000  # element nesting kept as is; deeper markup is flattened (text, links kept)
 _ENCODING_ALIASES = {

@@ -1,4 +1,9 @@
-"""Crawl progress: one live line on a terminal, plain periodic lines otherwise (cron, CI)."""
+"""Crawl progress: a live bar on a terminal, plain periodic lines otherwise (cron, CI).
+
+On a terminal the bar (tqdm) is cut to the terminal's width, so it never wraps, and shows
+pages done out of the pages known so far (done + queued, at most ``max_pages``) with an
+estimate of the time left from the rate so far; the estimate grows as links reveal pages.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any, TextIO
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.items import PageItem
+from linkaudit.crawler.items import PageItem
 
 # Sent by the coordinator of a distributed crawl for each record it writes to the store
 # (its own and its workers'): what its progress counts.
@@ -36,6 +41,7 @@ class Progress:
         self.errors = 0
         self.started = time.monotonic()
         self.loop: task.LoopingCall | None = None
+        self.bar: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Progress:
@@ -57,16 +63,37 @@ class Progress:
     def spider_opened(self) -> None:
         self.started = time.monotonic()
         if self.enabled:
+            if self.live:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=1, file=self.stream, dynamic_ncols=True, mininterval=0,
+                                smoothing=0.1, leave=False,
+                                # What counts first: on a narrow terminal the end is cut.
+                                bar_format="crawling {n_fmt}/{total_fmt} pages, {remaining} "
+                                           "left{postfix} |{bar}|")
             self.loop = task.LoopingCall(self.report)
-            self.loop.start(self.interval, now=False)
+            self.loop.start(self.interval, now=self.live)
 
     def report(self, final: bool = False) -> None:
         spider = self.crawler.spider
         queued = max(getattr(spider, "scheduled_pages", 0) - self.done, 0) if not final else 0
-        line = progress_line(self.done, queued, self.errors, time.monotonic() - self.started)
-        if self.live:
-            self.stream.write("\r\x1b[2K" + line + ("\n" if final else ""))
+        elapsed = time.monotonic() - self.started
+        if self.bar is not None:
+            limit = getattr(spider, "max_pages", 0) or 0
+            known = self.done + queued
+            self.bar.total = max(min(known, limit) if limit else known, self.done, 1)
+            self.bar.update(self.done - self.bar.n)  # update(), not n =: the estimate needs it
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+            self.bar.set_postfix_str(f"{self.errors} errors, {rate:.1f} pages/s",
+                                     refresh=False)
+            self.bar.refresh()
+            if final:
+                self.bar.close()
+                self.bar = None
+                line = progress_line(self.done, queued, self.errors, elapsed)
+                self.stream.write(line + "\n")
         else:
+            line = progress_line(self.done, queued, self.errors, elapsed)
             self.stream.write(line + "\n")
         self.stream.flush()
 

@@ -10,8 +10,8 @@ whether it is hidden. Text is gathered into *blocks* the way a browser lays it o
 each block-level element (p, li, td, div...) starts a new block, inline elements add
 to the current one. Blocks give link paragraphs and context sentences, and the main
 blocks, split at headings, give the sections. See ``docs/extraction.md``. Decoding and
-parsing live in :mod:`crawler.decoding`, the whitespace, word and sentence helpers in
-:mod:`crawler.sentences`.
+parsing live in :mod:`linkaudit.crawler.decoding`, the whitespace, word and sentence helpers in
+:mod:`linkaudit.crawler.sentences`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from crawler.decoding import MAX_DEPTH, parse_document
-from crawler.items import Heading, Link, PageExtract, Section
-from crawler.positions import (
+from linkaudit.crawler.decoding import MAX_DEPTH, parse_document
+from linkaudit.crawler.items import Heading, Link, PageExtract, Section
+from linkaudit.crawler.positions import (
     BLOCK_TAGS,
     CONTENT,
     ELEMENT_POSITIONS,
@@ -42,14 +42,14 @@ from crawler.positions import (
     is_hidden,
     main_region,
 )
-from crawler.sentences import (
+from linkaudit.crawler.sentences import (
     CONTEXT_CAP,
     collapse_whitespace,
     count_tokens,
     sentence_around,
     window_around,
 )
-from crawler.urls import DEFAULT_STRIP_PARAMS, normalize_url
+from linkaudit.crawler.urls import DEFAULT_STRIP_PARAMS, normalize_url
 
 # Per-page limits: one huge page costs no more than a limit's worth of work downstream.
 # The page is still recorded; what was left out is said in PageExtract.limits.

@@ -43,11 +43,11 @@ from scrapy_redis import picklecompat
 from scrapy_redis.queue import Base as RedisQueueBase
 from twisted.internet import defer, task
 
-from crawler.extensions import PAGE_STORED
-from crawler.items import PageItem
-from crawler.options import CrawlOptions, check_frontier_url
-from crawler.pipelines import StorePipeline, write_item
-from crawler.spiders.site import SITEMAP_PRIORITY, SiteSpider
+from linkaudit.crawler.extensions import PAGE_STORED
+from linkaudit.crawler.items import PageItem
+from linkaudit.crawler.options import CrawlOptions, check_frontier_url
+from linkaudit.crawler.pipelines import StorePipeline, write_item
+from linkaudit.crawler.spiders.site import SITEMAP_PRIORITY, SiteSpider
 
 log = logging.getLogger(__name__)
 
@@ -220,11 +220,16 @@ def lease_from_url(url: str) -> float:
 
 def redis_url(url: str) -> str:
     """The URL without linkaudit's own ``lease`` parameter, for redis-py."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+    from urllib.parse import parse_qsl, urlencode
 
-    parts = urlsplit(url)
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "lease"])
-    return urlunsplit(parts._replace(query=query))
+    # Cut by hand: urlunsplit would write unix:///path (no host) as unix:/path, which
+    # redis-py refuses.
+    head, sep, rest = url.partition("?")
+    if not sep:
+        return url
+    query, hash_sign, fragment = rest.partition("#")
+    kept = urlencode([(k, v) for k, v in parse_qsl(query) if k != "lease"])
+    return head + (f"?{kept}" if kept else "") + hash_sign + fragment
 
 
 def describe(url: str) -> str:

@@ -1,6 +1,7 @@
-"""Records the crawl produces: plain dataclasses, one per requested URL.
+"""Records the crawl produces: plain dataclasses, one per requested URL (and one per
+external link target checked).
 
-The extraction functions in :mod:`crawler.extract` fill the HTML parts; the
+The extraction functions in :mod:`linkaudit.crawler.extract` fill the HTML parts; the
 spider adds what only the response knows (status, timing, depth...). The store
 pipeline writes a :class:`PageItem` and everything it carries in one
 transaction.
@@ -52,7 +53,10 @@ class Link:
 
 @dataclass(slots=True)
 class PageExtract:
-    """What one parse of an HTML document yields (see :func:`crawler.extract.extract_page`)."""
+    """What one parse of an HTML document yields.
+
+    Filled by :func:`linkaudit.crawler.extract.extract_page`.
+    """
 
     title: str | None = None
     meta_description: str | None = None
@@ -91,3 +95,18 @@ class PageItem:
     fetched_at: str | None = None  # ISO 8601, UTC
     extract: PageExtract | None = None  # None for non-HTML or failed responses
     carried_from: int | None = None  # 304: the crawl whose records of this page still hold
+
+
+@dataclass(slots=True)
+class ExternalCheckItem:
+    """The answer one external link target gave (``check_external``), redirects followed."""
+
+    url: str  # the link target as the links name it
+    status: int | None = None  # its own answer (a 3xx when it redirects); None: no response
+    final_url: str | None = None  # where its redirects ended; None when it did not redirect
+    final_status: int | None = None  # the answer at final_url (or at url); None: no response
+    error: str | None = None  # why there is no final answer (DNS, refused, redirect loop...)
+    method: str = "HEAD"  # the method of the recorded answer: HEAD, or GET after a refused HEAD
+    redirects: int = 0  # hops followed
+    response_time: float | None = None  # seconds of the last request
+    checked_at: str | None = None  # ISO 8601, UTC

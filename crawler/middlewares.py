@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.options import CrawlOptions, site_headers
+from linkaudit.crawler.external import SLOT_PREFIX
+from linkaudit.crawler.options import CrawlOptions, site_headers
 
 
 class AlreadyFetched(IgnoreRequest):
@@ -19,7 +21,8 @@ class OffSite(IgnoreRequest):
 
 class OnSiteOnlyMiddleware:
     """The one place that keeps every request on the site: pages, redirects, sitemaps
-    (from robots.txt or an index), resumed frontiers and robots.txt itself.
+    (from robots.txt or an index), resumed frontiers and robots.txt itself. The one
+    exception is an external link check (``check_external``), which the spider marks.
 
     Runs before Scrapy's robots.txt middleware, so no other host's robots.txt is asked
     for either. The hosts are the spider's: the start URL's host (``www.`` or not) and
@@ -35,8 +38,8 @@ class OnSiteOnlyMiddleware:
 
     def process_request(self, request: Any) -> None:
         spider = self.crawler.spider
-        if request.url in spider.site:
-            return None
+        if request.url in spider.site or request.meta.get("la_external"):
+            return None  # an external link check (crawler/external.py) is the exception
         if self.crawler.stats:
             self.crawler.stats.inc_value("linkaudit/offsite_dropped")
         spider.logger.info("not requested, another site: %s", request.url)
@@ -92,3 +95,49 @@ class FetchOnceMiddleware:
             raise AlreadyFetched(f"already fetched: {url}")
         self.fetched.add(url)
         return None
+
+
+class ExternalSlotMiddleware:
+    """Each external host's politeness: its checks go through a downloader slot of their
+    own, one request at a time, each sent at least ``external_delay`` seconds after the
+    previous one was answered (no jitter, and AutoThrottle leaves it alone), whatever the
+    site's own concurrency and delay are.
+
+    The downloader makes a slot with the site's settings for any key it does not know, so
+    the slot is put in place before the request reaches it (again after the downloader
+    drops an idle slot). Scrapy counts a slot's delay from when the last request was sent;
+    the time of its answer is put in its place, so that a slow answer, or a request sent
+    late by a busy process, never brings two requests closer together at the host.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.delay = CrawlOptions.from_settings(crawler.settings).external_delay
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ExternalSlotMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Any) -> None:
+        key = request.meta.get("download_slot")
+        if request.meta.get("la_external") and key and key.startswith(SLOT_PREFIX):
+            from scrapy.core.downloader import Slot
+
+            slots = self.crawler.engine.downloader.slots
+            if key not in slots:
+                slots[key] = Slot(1, self.delay, 0.0)
+        return None
+
+    def process_response(self, request: Any, response: Any) -> Any:
+        self._answered(request)
+        return response
+
+    def process_exception(self, request: Any, exception: Exception) -> None:
+        self._answered(request)
+        return None
+
+    def _answered(self, request: Any) -> None:
+        if request.meta.get("la_external"):
+            slot = self.crawler.engine.downloader.slots.get(request.meta.get("download_slot"))
+            if slot is not None:
+                slot.lastseen = time.monotonic()

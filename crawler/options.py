@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.urls import DEFAULT_STRIP_PARAMS
+from linkaudit.crawler.urls import DEFAULT_STRIP_PARAMS
 
 USER_AGENT = "linkaudit/0.1 (SEO link audit; +https://github.com/linkaudit/linkaudit)"
 SETTING = "LINKAUDIT_CRAWL"  # the Scrapy setting that carries the options to the spider
@@ -48,6 +48,9 @@ class CrawlOptions:
     cookies: dict[str, str] = field(default_factory=dict)  # sent to the site ("${ENV}" filled)
     auth_user: str = ""  # HTTP basic auth user, sent to the site's own hosts only
     auth_password_env: str = ""  # the environment variable that holds its password
+    check_external: bool = False  # request each external link target once (HEAD, then GET)
+    max_external: int = 2000  # distinct external URLs checked at most per crawl
+    external_delay: float = 1.0  # seconds between two requests to one external host
 
     def as_setting(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -2,7 +2,7 @@
 
 An adapter: it turns a :class:`~crawler.items.PageItem` into the store's rows, deciding
 on the way what is decided once, at crawl time (is a URL on the site, does the page ask
-not to be indexed), and hands them to :func:`storage.write_page`, one transaction per
+not to be indexed), and hands them to :func:`linkaudit.storage.write_page`, one transaction per
 page. Memory does not grow with the site.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import storage
-from crawler.items import PageItem
-from crawler.robots import noindex_source
-from crawler.urls import Site, site_key
+from linkaudit import storage
+from linkaudit.crawler.items import ExternalCheckItem, PageItem
+from linkaudit.crawler.robots import noindex_source
+from linkaudit.crawler.urls import Site, site_key
 
 
 def page_values(item: PageItem, site: Site) -> dict[str, object]:
@@ -62,6 +62,14 @@ def write_item(conn: storage.Connection, crawl_id: int, item: PageItem,
         hreflang=ex.hreflang)
 
 
+def external_values(item: ExternalCheckItem) -> dict[str, object]:
+    """The external_checks row of a check (without ``crawl_id``)."""
+    return {"url": item.url, "status": item.status, "final_url": item.final_url,
+            "final_status": item.final_status, "error": item.error, "method": item.method,
+            "redirects": item.redirects, "response_time": item.response_time,
+            "checked_at": item.checked_at}
+
+
 class StorePipeline:
     """Streams page records into the site's crawl store."""
 
@@ -99,6 +107,9 @@ class StorePipeline:
         self.site = spider.site
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, ExternalCheckItem):
+            storage.write_external_check(self.conn, self.crawl_id, external_values(item))
+            return item
         if not isinstance(item, PageItem):
             raise TypeError(f"unexpected item type {type(item).__name__}")
         write_item(self.conn, self.crawl_id, item, self.site)

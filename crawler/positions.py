@@ -1,6 +1,6 @@
 """Where an element sits on a page: the main content region and boilerplate positions.
 
-Two questions, answered before and during :mod:`crawler.extract`'s tree walk:
+Two questions, answered before and during :mod:`linkaudit.crawler.extract`'s tree walk:
 
 - :func:`main_region` chooses the elements that hold the page's own content: a
   ``<main>`` landmark, else the substantial ``<article>`` elements, else the densest

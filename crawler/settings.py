@@ -1,6 +1,6 @@
 """Scrapy settings for linkaudit.
 
-``scrapy_settings`` is the one function that maps :class:`crawler.options.CrawlOptions`
+``scrapy_settings`` is the one function that maps :class:`linkaudit.crawler.options.CrawlOptions`
 to Scrapy settings. The module-level names are what ``scrapy crawl site -a start_url=URL``
 reads (through scrapy.cfg): the settings of the default options. Nothing is read from a
 file here.
@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.options import SETTING, CrawlOptions
+from linkaudit.crawler.external import PARALLEL as EXTERNAL_PARALLEL
+from linkaudit.crawler.options import SETTING, CrawlOptions
 
 BOT_NAME = "linkaudit"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["linkaudit.crawler.spiders"]
+NEWSPIDER_MODULE = "linkaudit.crawler.spiders"
 # Before the robots.txt middleware (100): nothing off-site is ever asked for, and the
 # site's headers, cookies and basic auth go with robots.txt too.
-MIDDLEWARES = {"crawler.middlewares.OnSiteOnlyMiddleware": 10,
-               "crawler.middlewares.SiteHeadersMiddleware": 20,
-               "crawler.middlewares.FetchOnceMiddleware": 50}
+MIDDLEWARES = {"linkaudit.crawler.middlewares.OnSiteOnlyMiddleware": 10,
+               "linkaudit.crawler.middlewares.SiteHeadersMiddleware": 20,
+               "linkaudit.crawler.middlewares.FetchOnceMiddleware": 50,
+               "linkaudit.crawler.middlewares.ExternalSlotMiddleware": 60}
 
 
 def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
@@ -38,8 +40,10 @@ def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
         "USER_AGENT": crawl.user_agent,
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "ROBOTSTXT_USER_AGENT": crawl.user_agent,
-        # One site per crawl, so the per-domain slot is the whole crawl.
-        "CONCURRENT_REQUESTS": max(crawl.concurrency, 1),
+        # One site per crawl, so the per-domain slot is the whole crawl; external link
+        # checks have room of their own beside it (one per external host).
+        "CONCURRENT_REQUESTS": max(crawl.concurrency, 1)
+        + (EXTERNAL_PARALLEL if crawl.check_external and not crawl.frontier else 0),
         "CONCURRENT_REQUESTS_PER_DOMAIN": max(crawl.concurrency, 1),
         "DOWNLOAD_DELAY": crawl.delay,
         "DOWNLOAD_DELAY_JITTER": 0.5,
@@ -69,8 +73,8 @@ def scrapy_settings(crawl: CrawlOptions, *, store: str | None = None,
         "LOG_LEVEL": "WARNING",
         "LOG_FORMAT": "%(levelname)s: %(message)s",
         "DOWNLOADER_MIDDLEWARES": MIDDLEWARES,
-        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
-        "EXTENSIONS": {"crawler.extensions.Progress": 500},
+        "ITEM_PIPELINES": {"linkaudit.crawler.pipelines.StorePipeline": 300},
+        "EXTENSIONS": {"linkaudit.crawler.extensions.Progress": 500},
         SETTING: crawl.as_setting(),
         "LINKAUDIT_PROGRESS": progress,
     }
@@ -95,13 +99,14 @@ def _frontier_settings(crawl: CrawlOptions, role: str, worker_id: str | None,
     coordinator = role == "coordinator"
     pipeline = "CoordinatorPipeline" if coordinator else "FrontierPipeline"
     settings: dict[str, Any] = {
-        "SCHEDULER": "crawler.frontier.FrontierScheduler",
+        "SCHEDULER": "linkaudit.crawler.frontier.FrontierScheduler",
         # The slot is taken just before the download: a delay of the process's own would
         # come after it (AutoThrottle paces one process; the crawl-wide slot has the say).
         "DOWNLOAD_DELAY": 0,
         "AUTOTHROTTLE_ENABLED": False,
-        "DOWNLOADER_MIDDLEWARES": {**MIDDLEWARES, "crawler.frontier.SharedSlotMiddleware": 990},
-        "ITEM_PIPELINES": {f"crawler.frontier.{pipeline}": 300},
+        "DOWNLOADER_MIDDLEWARES": {
+            **MIDDLEWARES, "linkaudit.crawler.frontier.SharedSlotMiddleware": 990},
+        "ITEM_PIPELINES": {f"linkaudit.crawler.frontier.{pipeline}": 300},
         "LINKAUDIT_FRONTIER": crawl.frontier,
         "LINKAUDIT_FRONTIER_ROLE": role,
     }

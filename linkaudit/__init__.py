@@ -6,7 +6,15 @@ imported on first use so that ``import linkaudit`` loads neither Scrapy nor pand
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+# Installed, linkaudit.crawler, .analysis, .storage and .writers are folders of this package.
+# In a clone of the repository they are its top-level folders, beside this one: found there
+# too, so that `scrapy crawl` and `python -m linkaudit` work from the repository's root.
+_REPOSITORY = Path(__file__).resolve().parent.parent
+if (_REPOSITORY / "crawler" / "__init__.py").is_file() and str(_REPOSITORY) not in __path__:
+    __path__.append(str(_REPOSITORY))
 
 __version__ = "0.1.0"
 __all__ = ["LinkauditError", "__version__", "audit", "crawl", "load"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.model import SEVERITIES, SEVERITY
+from linkaudit.analysis.model import SEVERITIES, SEVERITY
 
 _RULE = re.compile(r"^(?P<new>new:)?(?P<name>[a-z_]+)\s*(?:(?P<op>>=|<=|==|=|>|<)\s*"
                    r"(?P<count>\d+))?$")

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from analysis.load import CrawlFrames
-    from analysis.model import Audit
+    from linkaudit.analysis.load import CrawlFrames
+    from linkaudit.analysis.model import Audit
     from linkaudit.crawling import CrawlResult
 
 CHILD = [sys.executable, "-m", "linkaudit.api"]
@@ -48,7 +48,7 @@ def crawl(url: str | None = None, store: str | os.PathLike[str] | None = None, *
     any ``[crawl]`` option as a keyword (``max_pages=200``, ``exclude=["/tag/"]``,
     ``headers={"X-Token": "${TOKEN}"}``...). Returns what was recorded; anything but a
     complete crawl raises :class:`LinkauditError`."""
-    from crawler.options import CrawlOptions
+    from linkaudit.crawler.options import CrawlOptions
 
     unknown = sorted(set(options) - set(CrawlOptions.__dataclass_fields__))
     if unknown:
@@ -144,7 +144,7 @@ def load(store: str | os.PathLike[str], crawl_id: int | None = None) -> CrawlFra
 
 
 def _store(store: str | os.PathLike[str]) -> Path:
-    import storage
+    from linkaudit import storage
 
     path = Path(store)
     with _errors():
@@ -153,7 +153,7 @@ def _store(store: str | os.PathLike[str]) -> Path:
 
 
 def _newest(path: Path) -> int:
-    import storage
+    from linkaudit import storage
 
     with storage.opened_readonly(path) as conn:
         crawl_id = storage.newest_crawl(conn)
@@ -178,7 +178,7 @@ class _errors:
         return None
 
     def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
-        import storage
+        from linkaudit import storage
         from linkaudit.errors import CliError
 
         if isinstance(exc, CliError):

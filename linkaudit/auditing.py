@@ -11,25 +11,27 @@ import shutil
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
 
-import storage
-from analysis.audit import build_audit
-from analysis.load import CrawlFrames, load_crawl
-from analysis.model import ANALYSIS_STAGES, Audit, Stages, flags, with_failures
-from analysis.prepare import Prepared
-from analysis.promo import PromoRules
-from analysis.settings import AuditSettings
+from linkaudit import storage
 from linkaudit.alerts import AlertRuleError, evaluate_rules
+from linkaudit.analysis.audit import build_audit
+from linkaudit.analysis.load import CrawlFrames, load_crawl
+from linkaudit.analysis.model import ANALYSIS_STAGES, Audit, Stages, flags, with_failures
+from linkaudit.analysis.prepare import Prepared
+from linkaudit.analysis.promo import PromoRules
+from linkaudit.analysis.settings import AuditSettings
 from linkaudit.config import Config, ConfigError, promo_rules
 from linkaudit.errors import EXIT_PARTIAL, CliError
+from linkaudit.progress import Phases
 from linkaudit.upgrade import decide_missing
-from writers.report import ERRORS_LOG, write_error_log, write_reports
-from writers.summary import terminal_summary
+from linkaudit.writers.report import ERRORS_LOG, write_error_log, write_reports
+from linkaudit.writers.summary import terminal_summary
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ def report_dir(store_path: Path, crawl_id: int) -> Path:
 
 def _snapshot(audit: Audit) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
     """The audits row and the snapshot tables the next crawl is compared with."""
-    from analysis.diff import LINK_COLUMNS, LINK_WHY, snapshot_from_audit
-    from writers.summary import severity_counts
+    from linkaudit.analysis.diff import LINK_COLUMNS, LINK_WHY, snapshot_from_audit
+    from linkaudit.writers.summary import severity_counts
 
     pages, links = audit.pages, audit.links
     snapshot = snapshot_from_audit(audit)
@@ -84,8 +86,8 @@ def _snapshot(audit: Audit) -> tuple[dict[str, object], dict[str, pd.DataFrame]]
 
 def _compare_with_previous(store_path: Path, audit: Audit, settings: AuditSettings, rules):
     """Changes since the previous complete crawl (analysed now if it never was)."""
-    from analysis.diff import compare, snapshot_from_audit
-    from analysis.load import load_snapshot
+    from linkaudit.analysis.diff import compare, snapshot_from_audit
+    from linkaudit.analysis.load import load_snapshot
 
     with storage.opened(store_path) as conn:
         previous = storage.previous_complete(conn, audit.crawl_id)
@@ -191,7 +193,8 @@ def _write_profile(profile: dict[str, tuple[float, float]]) -> None:
 
 
 def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
-                  config: Config, store_path: Path) -> tuple[Audit, list[Path]]:
+                  config: Config, store_path: Path,
+                  progress: Callable[[str], None] | None = None) -> tuple[Audit, list[Path]]:
     """Write the report folder: the default one through a hidden staging folder swapped into
     place when whole; ``--out DIR`` in place, marked INCOMPLETE.txt until finished."""
     staging = final.parent / f".{final.name}.partial" if default_dir else final
@@ -201,8 +204,9 @@ def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
         writing: dict[str, tuple[float, float]] = {}
         audit, files = write_reports(audit, staging, xlsx=config.report.xlsx,
                                      xlsx_max_rows=config.report.xlsx_max_rows,
+                                     table_format=config.report.format,
                                      links_format=config.report.links_format,
-                                     profile=writing)
+                                     profile=writing, progress=progress)
         _write_profile({**audit.profile, **writing})
         if default_dir:
             _publish(staging, final)
@@ -234,28 +238,34 @@ def _bug(exc: Exception, folder: Path, what: str) -> CliError:
 
 
 def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir: Path | None,
-                out: TextIO, prepared: Prepared | None = None) -> ReportResult:
+                out: TextIO, prepared: Prepared | None = None,
+                progress: Phases | None = None) -> ReportResult:
     """Load a crawl, analyse it, compare it with the previous one, write every report file.
 
-    A stage of the audit that fails (``analysis.model.Stages``) makes it partial: every report that
-    does not need that stage is written, the summary says what failed, and the command ends
-    with a one-line error and EXIT_PARTIAL. A partial analysis is neither compared with the
-    previous crawl nor kept in the store for later comparisons. ``prepared``: per-page
-    results computed while the crawl ran (analysis/prepare.py); the audit is the same
-    without them.
+    A stage of the audit that fails (``linkaudit.analysis.model.Stages``) makes it partial:
+    every report that does not need that stage is written, the summary says what failed,
+    and the command ends with a one-line error and EXIT_PARTIAL. A partial analysis is
+    neither compared with the previous crawl nor kept in the store for later comparisons.
+    ``prepared``: per-page results computed while the crawl ran (analysis/prepare.py); the
+    audit is the same without them. ``progress`` is told each stage as it starts.
     """
     started = time.perf_counter()
+    if progress is not None:
+        progress("load")
     rules, crawl = load_for_audit(config, store_path, crawl_id)
     default_dir = out_dir is None
     final = out_dir or report_dir(store_path, crawl.crawl_id)
     try:
         audit, files = _audit_and_write(config, store_path, crawl, rules, final, default_dir,
-                                        prepared)
+                                        prepared, progress)
     except CliError:
         raise
     except Exception as exc:
         raise _bug(exc, final if not default_dir else store_path.parent,
                    f"the audit of crawl {crawl.crawl_id}") from exc
+    finally:
+        if progress is not None:
+            progress.close()
     seconds = time.perf_counter() - started
     out.write(terminal_summary(audit, final, color=out.isatty()) + "\n")
     if crawl.state == "failed":
@@ -290,14 +300,15 @@ def load_for_audit(config: Config, store_path: Path, crawl_id: int | None
 
 
 def analyse(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
-            prepared: Prepared | None = None) -> tuple[Audit, bool]:
+            prepared: Prepared | None = None,
+            progress: Callable[[str], None] | None = None) -> tuple[Audit, bool]:
     """The audit of a loaded crawl, compared with the previous complete crawl when the
     analysis is whole (the flag returned): nothing is written but that crawl's snapshot,
     when it never was analysed."""
     settings = config.analysis
-    audit = build_audit(crawl, settings, rules, prepared=prepared)
+    audit = build_audit(crawl, settings, rules, prepared=prepared, progress=progress)
     whole = not any(f.stage in ANALYSIS_STAGES for f in audit.failures)
-    stages = Stages(f"crawl {crawl.crawl_id}", audit.failures)
+    stages = Stages(f"crawl {crawl.crawl_id}", audit.failures, listener=progress)
     if whole:  # a partial analysis would show what it lacks as changes
         changes = stages.run("changes", lambda: _compare_with_previous(
             store_path, audit, config.analysis, rules), None)
@@ -306,14 +317,15 @@ def analyse(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRu
 
 
 def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
-                     final: Path, default_dir: bool, prepared: Prepared | None = None
+                     final: Path, default_dir: bool, prepared: Prepared | None = None,
+                     progress: Callable[[str], None] | None = None
                      ) -> tuple[Audit, list[Path]]:
-    audit, whole = analyse(config, store_path, crawl, rules, prepared)
+    audit, whole = analyse(config, store_path, crawl, rules, prepared, progress)
     audit, files = _write_folder(audit, final, default_dir, crawl.state == "complete", config,
-                                 store_path)
+                                 store_path, progress)
     if not whole:
         return audit, files
-    stages = Stages(f"crawl {crawl.crawl_id}", audit.failures)
+    stages = Stages(f"crawl {crawl.crawl_id}", audit.failures, listener=progress)
     stages.run("snapshot", lambda: _save_snapshot(store_path, audit, final), None)
     if len(stages.failures) > len(audit.failures):  # after the reports: errors.log only
         audit = with_failures(audit, stages.failures)
@@ -324,13 +336,14 @@ def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules
 
 def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | None,
                 out_dir: Path | None, out: TextIO) -> Path:
-    """Compare two crawls (default: the last two complete ones); write changes.csv.
+    """Compare two crawls (default: the last two complete ones); write changes.csv (in
+    ``[report] format``: changes.jsonl, ...).
 
     A crawl that was never analysed is analysed first (its snapshot is kept in the store).
     """
-    from analysis.diff import compare
-    from analysis.load import load_snapshot
-    from writers.tables import write_csv
+    from linkaudit.analysis.diff import compare
+    from linkaudit.analysis.load import load_snapshot
+    from linkaudit.writers.tables import table_file, write_table
 
     with storage.opened_readonly(store_path) as conn:
         complete = storage.complete_crawls(conn)
@@ -350,9 +363,10 @@ def diff_crawls(config: Config, store_path: Path, old: int | None, new: int | No
         changes = compare(load_snapshot(store_path, old), load_snapshot(store_path, new))
     except (LookupError, ConfigError) as exc:
         raise CliError(str(exc)) from exc
-    path = (out_dir or report_dir(store_path, new)) / "changes.csv"
+    path = (out_dir or report_dir(store_path, new)) / table_file("changes.csv",
+                                                                 config.report.format)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(changes, path)
+    write_table(changes, path)
     counts = changes["change"].value_counts()
     out.write(f"crawl {old} → {new}: {len(changes)} changes\n")
     for change, count in counts.items():

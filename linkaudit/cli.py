@@ -15,10 +15,11 @@ import argparse
 import contextlib
 import math
 import sys
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from linkaudit import __version__
 from linkaudit.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
+from linkaudit.writers import TABLE_FORMATS
 
 EXIT_CODES = """exit codes (every error is one line on stderr):
   0    the audit completed (whatever it found)
@@ -112,6 +113,9 @@ def _add_crawl_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sitemap-only", action="store_true", default=None,
                    help="crawl the URLs the sitemaps list (robots.txt, /sitemap.xml) and "
                         "follow no links")
+    p.add_argument("--check-external", action=_CrawlSwitch, dest="check_external",
+                   help="request each external link target once (HEAD, then GET when "
+                        "refused) and report the broken ones; --no-check-external: do not")
     p.add_argument("--max-pages", type=_at_least_one, metavar="N", help="stop after N pages")
     p.add_argument("--max-depth", type=_at_least_zero, metavar="N",
                    help="follow links up to N clicks from the start URL")
@@ -133,8 +137,25 @@ def _add_crawl_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+class _CrawlSwitch(argparse.BooleanOptionalAction):
+    """A ``[crawl]`` true/false setting as a flag pair (``--check-external`` and
+    ``--no-check-external``): the value goes with the crawl settings the command line
+    gives (``args.options``, as the Python API's keywords do); absent, the file decides."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, **kwargs)
+        self.setting = dest
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if option_string in self.option_strings:
+            given = {**getattr(namespace, "options", {}),
+                     self.setting: not option_string.startswith("--no-")}
+            namespace.options = given
+
+
 def _frontier(text: str) -> str:
-    from crawler.options import check_frontier_url
+    from linkaudit.crawler.options import check_frontier_url
 
     try:
         return check_frontier_url(text)
@@ -145,6 +166,9 @@ def _frontier(text: str) -> str:
 def _add_out(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR",
                    help="report folder (default: reports/<site>/<crawl-id>/)")
+    p.add_argument("--format", choices=TABLE_FORMATS, metavar="FORMAT",
+                   help="how the tables are written: csv (default), csv.gz, parquet (needs "
+                        "pyarrow) or jsonl (JSON Lines); [report] format")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(p)
     _add_config(p)
     _add_out(p)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("history", help="list the crawls in a site's store",
                        description="List the crawls of a site with their headline figures.",
@@ -227,7 +252,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         args = build_parser().parse_args(argv)  # --help, --version, usage errors
     from linkaudit import commands
-    from storage import StoreError
+    from linkaudit.storage import StoreError
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:

@@ -9,12 +9,15 @@ import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-import storage
-from linkaudit.config import REPO_ROOT, Config, ConfigError, check_crawl, load_config
+from linkaudit import storage
+from linkaudit.config import Config, ConfigError, check_crawl, load_config
 from linkaudit.errors import EXIT_ALERT, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_USAGE, CliError
+from linkaudit.progress import Phases
+from linkaudit.resources import config_file, data_dir
 
 REPORTS = Path("reports")
 
@@ -47,6 +50,8 @@ def _config(args: argparse.Namespace) -> Config:
     """Settings: a bad file or value is a bad argument (exit 2), found before any work."""
     try:
         config = load_config(getattr(args, "config", None))
+        if getattr(args, "format", None):
+            config = replace(config, report=replace(config.report, format=args.format))
         if hasattr(args, "max_pages"):
             config = check_crawl(config.with_crawl(**_crawl_flags(args)))
     except ConfigError as exc:
@@ -250,8 +255,12 @@ def _crawl_and_audit(args: argparse.Namespace, config: Config, url: str, store_p
         except BaseException:
             preparer.cancel()
             raise
-        return audit_crawl(config, store_path, result.crawl_id, out_dir, out,
-                           prepared=preparer.finish())
+        phases = Phases(enabled=not args.quiet)
+        try:
+            return audit_crawl(config, store_path, result.crawl_id, out_dir, out,
+                               prepared=preparer.finish(), progress=phases)
+        finally:
+            phases.close()
 
 
 def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
@@ -281,7 +290,12 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO) -> int:
         if crawl_id is None:
             with storage.opened_readonly(store_path) as conn:
                 crawl_id = storage.newest_crawl(conn)
-        audit_crawl(config, store_path, crawl_id, Path(args.out) if args.out else None, out)
+        phases = Phases(enabled=not args.quiet)
+        try:
+            audit_crawl(config, store_path, crawl_id, Path(args.out) if args.out else None, out,
+                        progress=phases)
+        finally:
+            phases.close()
     return 0
 
 
@@ -321,8 +335,9 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from linkaudit.siteserver import serve_in_thread
 
-    config = _config(argparse.Namespace(config=str(REPO_ROOT / "config/sites/demo.toml")))
-    server = serve_in_thread(REPO_ROOT / "demo" / "site")
+    config = _config(argparse.Namespace(config=str(config_file("sites", "demo.toml")),
+                                        format=args.format))
+    server = serve_in_thread(data_dir("demo") / "site")
     url = server.base_url + "articles/baclofene-systeme-nerveux-central.html"
     print(f"demo site served at {server.base_url}", file=out)
     store_path = storage.default_path(REPORTS, config.site.name)

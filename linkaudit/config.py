@@ -1,7 +1,8 @@
 """Settings: loaded once into one frozen object.
 
-The defaults are the dataclasses' own: ``[crawl]`` is :class:`crawler.options.CrawlOptions`,
-``[analysis]`` :class:`analysis.settings.AuditSettings`. ``config/defaults.toml`` documents
+The defaults are the dataclasses' own: ``[crawl]`` is
+:class:`linkaudit.crawler.options.CrawlOptions`, ``[analysis]``
+:class:`linkaudit.analysis.settings.AuditSettings`. ``config/defaults.toml`` documents
 every key with that default (a test holds the two equal). A site file or ``--config FILE``
 overrides some of them; command-line flags override the file. Unknown keys and values of
 the wrong type are errors that name the key.
@@ -17,11 +18,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from analysis.settings import AuditSettings
-from crawler.options import CrawlOptions, check_frontier_url, check_patterns, site_headers
-from writers import SHEET_ROWS
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from linkaudit.analysis.settings import AuditSettings
+from linkaudit.crawler.options import CrawlOptions, check_frontier_url, check_patterns, site_headers
+from linkaudit.writers import SHEET_ROWS, TABLE_FORMATS
 
 
 class ConfigError(Exception):
@@ -39,7 +38,8 @@ class ReportConfig:
     keep: int = 20
     xlsx: bool = True
     xlsx_max_rows: int = SHEET_ROWS
-    links_format: str = "csv"  # csv, csv.gz or parquet
+    format: str = "csv"  # every table: csv, csv.gz, parquet or jsonl
+    links_format: str = ""  # the link table's own format; empty: as ``format``
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,8 @@ MINIMUMS = {("crawl", "max_pages"): 1, ("crawl", "concurrency"): 1,
 
 
 # Settings that take one of a few words.
-CHOICES = {("report", "links_format"): ("csv", "csv.gz", "parquet"), ("crawl", "follow"): (0, 1)}
+CHOICES = {("report", "format"): tuple(TABLE_FORMATS),
+           ("report", "links_format"): ("", *TABLE_FORMATS), ("crawl", "follow"): (0, 1)}
 
 
 # Settings whose text has a form of its own: the check raises ValueError saying what is wrong.
@@ -131,8 +132,8 @@ def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
             raise ConfigError(f"[{section}] {named}{exc}") from exc
     choices = CHOICES.get((section, key))
     if choices is not None and value not in choices:
-        raise ConfigError(f"[{section}] {key} must be one of {', '.join(map(str, choices))}, "
-                          f"not {value!r}")
+        shown = ", ".join('""' if choice == "" else str(choice) for choice in choices)
+        raise ConfigError(f"[{section}] {key} must be one of {shown}, not {value!r}")
     minimum = MINIMUMS.get((section, key))
     if minimum is not None and value < minimum:
         raise ConfigError(f"[{section}] {key} must be at least {minimum}, not {value!r}")
@@ -200,7 +201,7 @@ def _validate_promo(table: Mapping[str, Any]) -> None:
 
 def promo_rules_from(overrides: Mapping[str, Any]) -> Any:
     """config/promo.toml with the [promo] keys of the config on top, compiled."""
-    from analysis.promo import DEFAULT_RULES_PATH, PromoRules
+    from linkaudit.analysis.promo import DEFAULT_RULES_PATH, PromoRules
 
     try:
         return PromoRules.from_mapping({**_read_toml(DEFAULT_RULES_PATH), **overrides})

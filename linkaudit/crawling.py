@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import storage
-from crawler.options import SECRET_TABLES
-from crawler.settings import scrapy_settings
-from crawler.urls import normalize_url, site_key
+from linkaudit import storage
 from linkaudit.config import Config, ConfigError, apply_tables, field_names
+from linkaudit.crawler.options import SECRET_TABLES
+from linkaudit.crawler.settings import scrapy_settings
+from linkaudit.crawler.urls import normalize_url, site_key
 
 MAX_START_HOPS = 10  # redirects followed from the start URL to its page
 
@@ -33,9 +33,9 @@ class FrontierBusyError(CrawlError):
 
 
 def frontier_module() -> Any:
-    """crawler.frontier, or a CrawlError when the optional Redis packages are missing."""
+    """linkaudit.crawler.frontier, or a CrawlError when the optional Redis packages are missing."""
     try:
-        from crawler import frontier
+        from linkaudit.crawler import frontier
     except ImportError as exc:
         raise CrawlError(f"a crawl on a frontier needs scrapy-redis and redis ({exc.name} is "
                          "missing): pip install 'linkaudit[distributed]'") from exc

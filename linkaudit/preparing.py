@@ -18,9 +18,9 @@ import select
 import time
 from pathlib import Path
 
-import storage
-from analysis.prepare import Prepared
-from writers.background import Background, can_fork
+from linkaudit import storage
+from linkaudit.analysis.prepare import Prepared
+from linkaudit.writers.background import Background, can_fork
 
 POLL_SECONDS = 0.5  # how often the child looks for new pages when it has none
 BATCH_PAGES = 200  # pages read and prepared at a time

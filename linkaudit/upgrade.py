@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import storage
-from crawler.robots import noindex_source
-from crawler.urls import Site, host_of
+from linkaudit import storage
+from linkaudit.crawler.robots import noindex_source
+from linkaudit.crawler.urls import Site, host_of
 
 
 def decide_missing(store_path: str | Path) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from crawler.options import site_headers
-from crawler.settings import scrapy_settings
+from linkaudit.crawler.options import site_headers
+from linkaudit.crawler.settings import scrapy_settings
 from linkaudit.crawling import CrawlError, frontier_module, quiet_failure_logs, start_process
 
 POLL = 0.2  # seconds between two looks for a crawl to join

@@ -5,7 +5,7 @@ pages arrive; the analysis reads crawls back as DataFrames; the command line kee
 crawl's life and audit snapshots. It imports none of linkaudit's other packages.
 """
 
-from storage.crawls import (
+from linkaudit.storage.crawls import (
     CrawlInfo,
     PageOutcome,
     counts,
@@ -25,21 +25,28 @@ from storage.crawls import (
     set_settings,
     start_crawl,
 )
-from storage.decisions import (
+from linkaudit.storage.decisions import (
     record_decisions,
     undecided_crawls,
     undecided_links,
     undecided_pages,
 )
-from storage.frames import (
+from linkaudit.storage.frames import (
     StoredCrawl,
     last_page_row,
     read_crawl,
     read_new_pages,
     read_snapshot,
 )
-from storage.pages import carry_over, followed_targets, validators, write_page
-from storage.schema import (
+from linkaudit.storage.pages import (
+    carry_over,
+    checked_external,
+    followed_targets,
+    validators,
+    write_external_check,
+    write_page,
+)
+from linkaudit.storage.schema import (
     SCHEMA_VERSION,
     STORE_NAME,
     Connection,
@@ -54,12 +61,18 @@ from storage.schema import (
     table_columns,
     utc_now,
 )
-from storage.snapshots import audit_summaries, complete_crawls, previous_complete, save_snapshot
+from linkaudit.storage.snapshots import (
+    audit_summaries,
+    complete_crawls,
+    previous_complete,
+    save_snapshot,
+)
 
 __all__ = [
     "SCHEMA_VERSION", "STORE_NAME", "Connection", "CrawlInfo", "PageOutcome", "StoreError",
     "StoredCrawl",
-    "audit_summaries", "carry_over", "check_store", "complete_crawls", "connect", "counts",
+    "audit_summaries", "carry_over", "check_store", "checked_external", "complete_crawls",
+    "connect", "counts",
     "crawl_stats", "default_path", "finish_crawl", "followed_targets", "get_crawl",
     "has_table", "last_page_row", "last_unfinished_crawl", "list_crawls", "mark_abandoned",
     "mark_failed",
@@ -68,5 +81,5 @@ __all__ = [
     "read_snapshot", "readonly",
     "record_decisions", "undecided_crawls", "undecided_links", "undecided_pages",
     "resume_state", "save_snapshot", "set_job_dir", "set_settings", "start_crawl",
-    "table_columns", "utc_now", "validators", "write_page",
+    "table_columns", "utc_now", "validators", "write_external_check", "write_page",
 ]

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from storage.schema import StoreError, utc_now
+from linkaudit.storage.schema import StoreError, utc_now
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from storage.crawls import CrawlInfo, crawl_stats, get_crawl
-from storage.schema import StoreError, readonly
+from linkaudit.storage.crawls import CrawlInfo, crawl_stats, get_crawl
+from linkaudit.storage.schema import StoreError, has_table, readonly, table_columns
 
 CRAWL_FRAMES = ("pages", "links", "headings", "sections", "redirects")
 SNAPSHOT_FRAMES = ("pages", "findings", "links")
@@ -20,12 +20,16 @@ BOOL_COLUMNS = {
     "audit_pages": ("indexable",),
     "audit_links": ("off_topic", "promotional"),
 }
-INT_COLUMNS = {"pages": ("status", "depth", "size", "word_count"), "audit_pages": ("status",)}
+INT_COLUMNS = {"pages": ("status", "depth", "size", "word_count"), "audit_pages": ("status",),
+               "external_checks": ("status", "final_status", "redirects")}
+# Tables a store written by an older linkaudit may lack: read as empty frames.
+LATER_FRAMES = ("external_checks",)
 
 
 @dataclass(frozen=True)
 class StoredCrawl:
-    """A crawl's row, its statistics, and its tables (without ``crawl_id``), typed."""
+    """A crawl's row, its statistics, and its tables (without ``crawl_id``), typed: the
+    ``CRAWL_FRAMES`` and the ``LATER_FRAMES``."""
 
     info: CrawlInfo
     stats: dict
@@ -33,6 +37,9 @@ class StoredCrawl:
 
 
 def _read(conn: sqlite3.Connection, table: str, crawl_id: int) -> pd.DataFrame:
+    if table in LATER_FRAMES and not has_table(conn, table):
+        columns = [c for c in table_columns(table) if c != "crawl_id"]
+        return _typed(table, pd.DataFrame({c: pd.Series(dtype=object) for c in columns}))
     frame = pd.read_sql_query(
         f"SELECT * FROM {table} WHERE crawl_id = ?", conn, params=(crawl_id,)
     ).drop(columns="crawl_id")
@@ -55,7 +62,8 @@ def _open(path: str | Path) -> sqlite3.Connection:
 
 
 def read_crawl(path: str | Path, crawl_id: int | None = None) -> StoredCrawl:
-    """One crawl (default: the newest) with its pages, links, headings, sections, redirects."""
+    """One crawl (default: the newest) with its pages, links, headings, sections, redirects
+    and external link checks."""
     conn = _open(path)
     try:
         try:
@@ -64,7 +72,8 @@ def read_crawl(path: str | Path, crawl_id: int | None = None) -> StoredCrawl:
             raise LookupError(f"no crawl {crawl_id} in {path}" if crawl_id is not None
                               else f"no crawl in {path}") from exc
         stats = crawl_stats(conn, info.crawl_id)
-        frames = {table: _read(conn, table, info.crawl_id) for table in CRAWL_FRAMES}
+        frames = {table: _read(conn, table, info.crawl_id)
+                  for table in (*CRAWL_FRAMES, *LATER_FRAMES)}
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot read the crawl store {path}: {exc}") from exc
     finally:

@@ -1,5 +1,6 @@
-"""Writing what a crawl records for each page, and reading back what the next crawl of the
-site needs from an earlier one (conditional requests, links of unchanged pages).
+"""Writing what a crawl records for each page (and for each external link target it
+checks), and reading back what the next crawl of the site needs from an earlier one
+(conditional requests, links of unchanged pages).
 
 One transaction per page: a crawl killed at any moment leaves every finished page in the
 store and nothing half-written.
@@ -11,7 +12,7 @@ import functools
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
-from storage.schema import table_columns
+from linkaudit.storage.schema import has_table, table_columns
 
 # The order of the values in each row ``write_page`` takes (the table's columns after the
 # crawl and the page they belong to).
@@ -89,3 +90,20 @@ def followed_targets(conn: sqlite3.Connection, crawl_id: int, url: str) -> list[
         " UNION SELECT canonical FROM pages WHERE crawl_id = ? AND url = ?"
         " AND canonical IS NOT NULL", (crawl_id, url, crawl_id, url))
     return [row[0] for row in rows]
+
+
+def write_external_check(conn: sqlite3.Connection, crawl_id: int,
+                         check: Mapping[str, object]) -> None:
+    """Write the answer of one external link target (``check`` maps external_checks
+    columns to values), in a transaction of its own."""
+    with conn:
+        conn.execute(_insert("external_checks", ("crawl_id", *check)),
+                     (crawl_id, *check.values()))
+
+
+def checked_external(conn: sqlite3.Connection, crawl_id: int) -> set[str]:
+    """The external URLs a crawl has checked (none in a store older than the table)."""
+    if not has_table(conn, "external_checks"):
+        return set()
+    return {row[0] for row in conn.execute(
+        "SELECT url FROM external_checks WHERE crawl_id = ?", (crawl_id,))}

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -107,6 +107,20 @@ CREATE TABLE IF NOT EXISTS hreflang (
     url TEXT NOT NULL,
     hreflang TEXT NOT NULL,
     href TEXT NOT NULL
+);
+-- External link targets the crawl checked (check_external), one row per distinct URL.
+CREATE TABLE IF NOT EXISTS external_checks (
+    crawl_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,          -- its own answer (3xx when it redirects); NULL: no response
+    final_url TEXT,          -- where its redirects ended; NULL when it did not redirect
+    final_status INTEGER,    -- the answer at the end of the redirects; NULL: no response
+    error TEXT,              -- why there is no final answer (DNS, refused, redirect loop)
+    method TEXT NOT NULL,    -- HEAD, or GET when the server refused HEAD
+    redirects INTEGER NOT NULL DEFAULT 0,
+    response_time REAL,
+    checked_at TEXT,
+    PRIMARY KEY (crawl_id, url)
 );
 -- What each analysed crawl's audit leaves for history and comparison (linkaudit/auditing.py).
 CREATE TABLE IF NOT EXISTS audits (

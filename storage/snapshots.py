@@ -6,7 +6,7 @@ import sqlite3
 
 import pandas as pd
 
-from storage.schema import table_columns
+from linkaudit.storage.schema import table_columns
 
 SNAPSHOT_TABLES = ("audit_pages", "audit_findings", "audit_links", "audits")
 

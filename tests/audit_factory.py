@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from analysis.model import Audit
+from linkaudit.analysis.model import Audit
 
 SITE = "sante-exemple.fr"
 HOSTILE_TITLE = "<script>alert(1)</script>"

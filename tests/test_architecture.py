@@ -23,13 +23,17 @@ import pytest
 
 from tests.conftest import REPO
 
-OURS = {"storage", "crawler", "analysis", "writers", "linkaudit"}
-# What each package may import of ours, as module-name prefixes.
+LAYERS = ("storage", "crawler", "analysis", "writers")
+OURS = {*LAYERS, "linkaudit"}
+# Where the installation keeps its data files: below every layer, it imports nothing of ours.
+RESOURCES = "linkaudit.resources"
+# What each package may import of ours, as module-name prefixes (linkaudit.<layer> is
+# written <layer>: installed, every layer is a subpackage of linkaudit).
 ALLOWED = {
-    "storage": ("storage",),
-    "crawler": ("crawler", "storage"),
-    "analysis": ("analysis", "storage"),
-    "writers": ("writers", "analysis.model"),
+    "storage": ("storage", RESOURCES),
+    "crawler": ("crawler", "storage", RESOURCES),
+    "analysis": ("analysis", "storage", RESOURCES),
+    "writers": ("writers", "analysis.model", RESOURCES),
     "linkaudit": tuple(OURS),
 }
 SQL = re.compile(r"\b(?:SELECT\b[\s\S]*\bFROM|INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|"
@@ -49,12 +53,22 @@ def imported_modules(path: Path) -> set[str]:
             if node.level:
                 parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
                 base = f"{parent}.{base}" if base else parent
-            names |= {f"{base}.{alias.name}" for alias in node.names} | {base}
+            names |= {f"{base}.{alias.name}" for alias in node.names}
+            if base != "linkaudit":  # `from linkaudit import storage` imports a layer only
+                names.add(base)
     return names
 
 
 def sources(*packages: str) -> list[Path]:
     return sorted(path for package in packages for path in (REPO / package).rglob("*.py"))
+
+
+def layer_name(name: str) -> str:
+    """``linkaudit.analysis.model`` -> ``analysis.model``; other names unchanged."""
+    head, _, rest = name.partition(".")
+    if head == "linkaudit" and rest.split(".")[0] in LAYERS:
+        return rest
+    return name
 
 
 def ours(name: str) -> bool:
@@ -65,9 +79,20 @@ def ours(name: str) -> bool:
 def test_each_package_imports_only_the_layers_below_it(path):
     package = path.relative_to(REPO).parts[0]
     allowed = ALLOWED[package]
-    wrong = sorted(name for name in imported_modules(path) if ours(name)
+    names = {layer_name(name) for name in imported_modules(path)}
+    wrong = sorted(name for name in names if ours(name)
                    and not any(name == a or name.startswith(a + ".") for a in allowed))
     assert not wrong, f"{package} may import only {allowed}"
+
+
+@pytest.mark.parametrize("path", sources(*ALLOWED, "tests", "benchmarks"),
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_every_layer_is_imported_under_the_linkaudit_name(path):
+    # Installed, there is no top-level `analysis` or `crawler`: only linkaudit.analysis, ...
+    own = path.relative_to(REPO).parts[0]
+    bare = sorted(name for name in imported_modules(path)
+                  if name.split(".")[0] in LAYERS and name.split(".")[0] != own)
+    assert not bare, "import them as linkaudit.<layer>"
 
 
 def test_the_layers_exist_as_packages():
@@ -103,7 +128,7 @@ def test_importing_the_crawler_settings_reads_no_file():
         " and not args[0].endswith(('.py', '.pyc')):\n"
         "        opened.append(args[0])\n"
         "sys.addaudithook(hook)\n"
-        "import crawler.settings\n"
+        "import linkaudit.crawler.settings\n"
         "print(json.dumps(opened))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe, str(REPO)], cwd=REPO,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.audit import AuditSettings, build_audit, first_h1, offtopic_table
-from analysis.load import CrawlFrames, indexable_mask
-from analysis.promo import default_rules
+from linkaudit.analysis.audit import AuditSettings, build_audit, first_h1, offtopic_table
+from linkaudit.analysis.load import CrawlFrames, indexable_mask
+from linkaudit.analysis.promo import default_rules
 
 SITE = "https://clinic.test"
 TOPIC_TEXT = {
@@ -164,7 +164,7 @@ def test_first_h1_counts_every_h1():
 
 
 def test_list_entries_of_a_hub_page_are_not_judged_but_its_prose_is():
-    from analysis.audit import hub_listing_links
+    from linkaudit.analysis.audit import hub_listing_links
 
     pages = pd.DataFrame({"url": ["hub", "article"], "word_count": [40, 400]})
     links = pd.DataFrame({
@@ -181,7 +181,7 @@ def test_list_entries_of_a_hub_page_are_not_judged_but_its_prose_is():
 def test_a_page_of_excerpt_cards_is_a_hub_and_its_thumbnails_are_entries():
     # A real WordPress blog page (civic.mit.edu /blog/page/N/): per post a title link, an
     # empty thumbnail link and a 45-word excerpt, so link text is only ~15 % of its words.
-    from analysis.audit import hub_listing_links, hub_pages
+    from linkaudit.analysis.audit import hub_listing_links, hub_pages
 
     excerpt = " ".join(["word"] * 45)
     rows = []
@@ -200,7 +200,7 @@ def test_a_page_of_excerpt_cards_is_a_hub_and_its_thumbnails_are_entries():
 
 
 def test_template_links_repeat_anchor_and_sentence_across_pages() -> None:
-    from analysis.templates import template_links
+    from linkaudit.analysis.templates import template_links
 
     rows = []
     for page in range(10):
@@ -223,7 +223,7 @@ def test_template_links_repeat_anchor_and_sentence_across_pages() -> None:
 def test_links_to_a_page_that_lists_the_source_are_not_judged():
     # A post linking to the tag page that lists it (a real Hugo blog: 220 such links were
     # flagged off-topic); the tag page is small, so its link-text share does not say "hub".
-    from analysis.audit import judge_links
+    from linkaudit.analysis.audit import judge_links
 
     pages = pd.DataFrame({"url": ["post", "tag", "other"], "word_count": [900, 400, 900],
                           "indexable": [True, True, True], "canonical": [None, None, None]})
@@ -245,7 +245,7 @@ def test_links_to_a_page_that_lists_the_source_are_not_judged():
 
 
 def test_a_copy_naming_a_canonical_is_judged_as_that_page():
-    from analysis.audit import _canonical_pages
+    from linkaudit.analysis.audit import _canonical_pages
 
     pages = pd.DataFrame({"url": ["/a/", "/a/index.html", "/b/", "/c/"],
                           "indexable": [False, True, True, False],
@@ -257,7 +257,7 @@ def test_the_last_page_of_a_paginated_archive_is_a_hub():
     # Real case (civic.mit.edu /author/x/page/8/): the tail page of an author archive
     # holds two excerpt cards, too few to tell a list, but the archive's pagination
     # ("8") leads to it from a page that is one.
-    from analysis.audit import hub_pages
+    from linkaudit.analysis.audit import hub_pages
 
     rows = []
     for page, posts in (("author/page/7", range(5)), ("author/page/8", range(5, 7))):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from writers import background
-from writers.background import Background, WriterDied
+from linkaudit.writers import background
+from linkaudit.writers.background import Background, WriterDied
 
 needs_fork = pytest.mark.skipif(not background.can_fork(),
                                 reason="no fork, one core, or other threads running")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from linkaudit.writers import charts
+from linkaudit.writers.charts import CHARTS, OFF_TOPIC_RED, topic_colours, write_charts
 from tests.audit_factory import make_audit
-from writers import charts
-from writers.charts import CHARTS, OFF_TOPIC_RED, topic_colours, write_charts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -61,11 +61,16 @@ def test_charts_of_a_10000_page_site_render(big_audit, tmp_path):
         assert_real_png(path)
 
 
-def test_big_link_graph_adds_the_cluster_graph_beside_the_strongest_pages(big_audit, tmp_path):
-    path = charts.link_graph(big_audit, tmp_path / "g.png")
-    with Image.open(path) as image:
-        width, height = image.size
-    assert width > 1.8 * height  # two panels side by side
+def test_link_graph_is_drawn_by_topic_at_any_size(small_audit, big_audit, tmp_path):
+    from linkaudit.writers.topic_graph import MAX_TOPICS, topic_graph
+
+    for audit in (small_audit, big_audit):
+        graph = topic_graph(audit)
+        assert len(graph.nodes) <= MAX_TOPICS
+        assert graph.nodes["pages"].sum() == graph.pages
+        path = charts.link_graph(audit, tmp_path / "g.png")
+        assert_real_png(path)
+    assert len(topic_graph(big_audit).nodes) == MAX_TOPICS  # 30 topics: the smallest merged
 
 
 def test_section_chart_is_skipped_when_no_section_is_incoherent(small_audit, tmp_path):
@@ -122,7 +127,8 @@ def test_drawing_charts_never_loads_pyplot(tmp_path):
     # pyplot would pick a GUI backend and keep global figure state.
     code = (
         "import sys; from pathlib import Path;"
-        "from tests.audit_factory import make_audit; from writers.charts import write_charts;"
+        "from tests.audit_factory import make_audit;"
+        "from linkaudit.writers.charts import write_charts;"
         f"write_charts(make_audit(40), Path({str(tmp_path)!r}));"
         "print('matplotlib.pyplot' in sys.modules)"
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.checks import (
+from linkaudit.analysis.checks import (
     artifact_findings,
     artifact_kind,
     concat_findings,
@@ -15,7 +15,7 @@ from analysis.checks import (
     quote,
     thin_content_findings,
 )
-from analysis.model import FINDING_COLUMNS, SEVERITY
+from linkaudit.analysis.model import FINDING_COLUMNS, SEVERITY
 
 SITE = "https://clinique.example"
 CONTRACT_CATEGORIES = {
@@ -24,7 +24,8 @@ CONTRACT_CATEGORIES = {
     "multiple_h1", "skipped_heading_level", "empty_heading", "thin_content", "noindex",
     "canonicalized", "blocked_by_robots", "near_duplicate", "off_topic_link",
     "promotional_link", "incoherent_section", "content_artifact", "staging_copy",
-    "crawl_limit", "audit_incomplete", "page_limit",
+    "crawl_limit", "audit_incomplete", "page_limit", "broken_external_link",
+    "unverified_external_link",
 }  # fmt: skip
 
 

@@ -107,7 +107,7 @@ def test_analyze_without_a_store_says_what_to_pass(tmp_path, monkeypatch):
 
 
 def test_analyze_of_a_missing_crawl_is_a_one_line_error(tmp_path):
-    import storage as store
+    from linkaudit import storage as store
 
     store.connect(tmp_path / "s.sqlite").close()
     code, _, err = run_in_process("analyze", "7", "--store", str(tmp_path / "s.sqlite"))
@@ -133,7 +133,7 @@ def test_version_is_printed(capsys):
 def test_store_of_an_older_schema_gains_the_new_columns(tmp_path):
     import sqlite3 as sql
 
-    import storage as store
+    from linkaudit import storage as store
 
     old = sql.connect(tmp_path / "old.sqlite")
     old.executescript("CREATE TABLE crawls (crawl_id INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -180,7 +180,7 @@ def test_unwritable_store_is_a_one_line_error(tmp_path):
 
 
 def test_history_without_analysis_shows_dashes(tmp_path):
-    import storage as store
+    from linkaudit import storage as store
 
     conn = store.connect(tmp_path / "s.sqlite")
     store.start_crawl(conn, "site", "http://127.0.0.1:9/", {})
@@ -215,7 +215,7 @@ def test_run_of_a_site_with_no_indexable_page_still_writes_every_report(tmp_path
 
 
 def test_crawls_left_running_by_a_killed_process_are_marked_interrupted(tmp_path):
-    import storage as store
+    from linkaudit import storage as store
 
     conn = store.connect(tmp_path / "s.sqlite")
     killed = store.start_crawl(conn, "site", "http://127.0.0.1:9/", {})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import storage as store
+from linkaudit import storage as store
 from tests.conftest import run_cli
 from tests.test_cli import run_in_process
 

@@ -2,14 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.coherence import (
+from linkaudit.analysis.coherence import (
     focused_documents,
     section_blocks,
     section_coherence,
     site_section_threshold,
 )
-from analysis.text import page_documents, words
-from analysis.topics import build_topic_model
+from linkaudit.analysis.text import page_documents, words
+from linkaudit.analysis.topics import build_topic_model
 
 URL = "https://clinic.test/{}".format
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 
-from analysis.settings import AuditSettings
-from crawler.options import CrawlOptions
-from crawler.settings import scrapy_settings
+from linkaudit.analysis.settings import AuditSettings
 from linkaudit.config import SECTIONS, Config, apply_tables, load_config
+from linkaudit.crawler.options import CrawlOptions
+from linkaudit.crawler.settings import scrapy_settings
 from tests.conftest import REPO
 
 DEFAULTS = REPO / "config" / "defaults.toml"

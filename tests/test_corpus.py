@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.positions import POSITIONS
+from linkaudit.crawler.positions import POSITIONS
 from tests.corpus.score import CorpusPage, corpus_pages, score_corpus, tallies
 
 GATE = json.loads((Path(__file__).parent / "corpus" / "gate.json").read_text("utf-8"))

@@ -272,8 +272,8 @@ def test_a_secret_missing_from_the_environment_is_a_one_line_error(tmp_path, mon
 
 
 def test_the_frontier_carries_the_new_options_without_the_password():
-    from crawler.frontier import options_from
-    from crawler.options import CrawlOptions
+    from linkaudit.crawler.frontier import options_from
+    from linkaudit.crawler.options import CrawlOptions
 
     options = CrawlOptions(include=("/blog/",), exclude=("/tag/",), urls=("http://a.test/",),
                            follow=1, sitemap_only=False, headers={"X-Key": "${KEY}"},

@@ -14,15 +14,20 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 from twisted.internet import defer
 
-import storage
-from crawler.items import Link, PageExtract, PageItem
-from crawler.middlewares import AlreadyFetched, FetchOnceMiddleware, OffSite, OnSiteOnlyMiddleware
-from crawler.options import CrawlOptions
-from crawler.pipelines import StorePipeline, write_item
-from crawler.settings import scrapy_settings
-from crawler.spiders import site as site_module
-from crawler.spiders.site import SiteSpider
-from crawler.urls import Site
+from linkaudit import storage
+from linkaudit.crawler.items import Link, PageExtract, PageItem
+from linkaudit.crawler.middlewares import (
+    AlreadyFetched,
+    FetchOnceMiddleware,
+    OffSite,
+    OnSiteOnlyMiddleware,
+)
+from linkaudit.crawler.options import CrawlOptions
+from linkaudit.crawler.pipelines import StorePipeline, write_item
+from linkaudit.crawler.settings import scrapy_settings
+from linkaudit.crawler.spiders import site as site_module
+from linkaudit.crawler.spiders.site import SiteSpider
+from linkaudit.crawler.urls import Site
 from tests.conftest import REPO
 
 PAGE = REPO / "tests" / "corpus" / "pages" / "natbienetre" / "la-cerise-fruit-sante"

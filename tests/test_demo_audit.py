@@ -248,7 +248,7 @@ def test_every_written_column_is_documented(audit, name):
 
 
 def test_every_finding_category_is_in_the_contract(audit):
-    from analysis.model import SEVERITY
+    from linkaudit.analysis.model import SEVERITY
 
     text = (REPO / "docs" / "report-contract.md").read_text("utf-8")
     for category in SEVERITY:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.model import SEVERITY
 from linkaudit.alerts import parse_rule
+from linkaudit.analysis.model import SEVERITY
 from linkaudit.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent

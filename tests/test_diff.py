@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from analysis.diff import (
+from linkaudit.analysis.diff import (
     CHANGE_COLUMNS,
     CHANGE_KINDS,
     Snapshot,

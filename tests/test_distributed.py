@@ -53,7 +53,8 @@ class RedisServer:
             self.port = _free_port()
             self.process = subprocess.Popen(
                 [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(directory), "--databases", "32"],
+                 "--appendonly", "no", "--dir", str(directory), "--databases", "32",
+                 "--unixsocket", str(directory / "redis.sock")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if self._answers():
                 return
@@ -228,6 +229,20 @@ def test_coordinator_and_two_workers_store_each_demo_page_once_like_one_process(
     assert max(site.page_fetches().values()) == 1
     assert site.page_fetches() == single_site.page_fetches()
     assert sum(sent) <= len(many)
+
+
+def test_a_crawl_runs_on_a_frontier_reached_by_its_unix_socket(redis_server, logged_site,
+                                                              tmp_path):
+    site = logged_site(DEMO_SITE)
+    frontier = f"unix://{redis_server.directory / 'redis.sock'}?db=5&lease=30"
+    code, out, err = finished(linkaudit(
+        "crawl", site.base_url + "articles/baclofene-systeme-nerveux-central.html", "--store",
+        str(tmp_path / "s.sqlite"), "--frontier", frontier, "--delay", "0", "--quiet",
+        cwd=tmp_path))
+    assert code == 0, err
+    assert "(complete)" in out
+    assert redis_server.client(5).dbsize() > 0  # the crawl's queue and seen set were there
+    assert max(site.page_fetches().values()) == 1
 
 
 def test_worker_killed_mid_crawl_loses_nothing_and_refetches_only_what_it_held(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import duplicates
+from linkaudit.analysis import duplicates
 
 SYLLABLES = ["ka", "lo", "mi", "ré", "tu", "san", "vé", "po", "lin", "dor", "ça", "bé"]
 

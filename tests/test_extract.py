@@ -7,10 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from crawler.decoding import decode_html
-from crawler.extract import PARAGRAPH_CAP, extract_page
-from crawler.items import Heading, Link, PageExtract, Section
-from crawler.sentences import CONTEXT_CAP, collapse_whitespace, count_words, sentence_around
+from linkaudit.crawler.decoding import decode_html
+from linkaudit.crawler.extract import PARAGRAPH_CAP, extract_page
+from linkaudit.crawler.items import Heading, Link, PageExtract, Section
+from linkaudit.crawler.sentences import (
+    CONTEXT_CAP,
+    collapse_whitespace,
+    count_words,
+    sentence_around,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 ARTICLE_URL = "https://www.clinique.example/sante/baclofene/"
@@ -594,7 +599,7 @@ def test_collapse_whitespace_handles_nbsp_and_none() -> None:
 
 
 def test_links_beyond_the_limit_are_counted_not_recorded() -> None:
-    from crawler.extract import MAX_LINKS
+    from linkaudit.crawler.extract import MAX_LINKS
 
     links = " ".join(f'<a href="/p{i}">lien {i}</a>' for i in range(MAX_LINKS + 5))
     extract = page(f"<main><p>{links}</p></main>")
@@ -613,7 +618,7 @@ def test_a_link_below_20000_nested_elements_is_kept() -> None:
 
 
 def test_sections_beyond_the_limit_join_the_last_one() -> None:
-    from crawler.extract import MAX_SECTIONS
+    from linkaudit.crawler.extract import MAX_SECTIONS
 
     body = "".join(f"<h2>Partie {i}</h2><p>Texte {i}.</p>" for i in range(MAX_SECTIONS + 10))
     extract = page(f"<main>{body}</main>")

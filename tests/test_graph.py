@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import graph
-from analysis.model import FINDING_COLUMNS
+from linkaudit.analysis import graph
+from linkaudit.analysis.model import FINDING_COLUMNS
 
 SITE = "https://site.test"
 

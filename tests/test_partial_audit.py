@@ -18,16 +18,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.audit import AuditSettings, build_audit
-from analysis.promo import default_rules
+from linkaudit.analysis.audit import AuditSettings, build_audit
+from linkaudit.analysis.promo import default_rules
 from linkaudit.cli import main
 from linkaudit.errors import EXIT_PARTIAL
+from linkaudit.writers.html_report import render_html
+from linkaudit.writers.report import CSV_FILES, ERRORS_LOG, INCOMPLETE_MARKER, write_reports
+from linkaudit.writers.summary import terminal_summary
 from tests.audit_factory import make_audit
 from tests.conftest import DEMO_SITE, REPO, run_cli, serve
 from tests.test_audit import crawl  # noqa: F401 - the small hand-made crawl, a fixture
-from writers.html_report import render_html
-from writers.report import CSV_FILES, ERRORS_LOG, INCOMPLETE_MARKER, write_reports
-from writers.summary import terminal_summary
 
 
 def boom(*args: object, **kwargs: object) -> None:
@@ -43,19 +43,21 @@ def categories(audit) -> set[str]:
 # stage, the function it calls that is made to raise, columns then empty, categories
 # then absent, categories still there.
 STAGE_CASES = [
-    ("graph", "analysis.graph.resolve_redirects", ["depth", "inlinks", "pagerank"],
+    ("graph", "linkaudit.analysis.graph.resolve_redirects", ["depth", "inlinks", "pagerank"],
      {"broken_link", "redirect_chain"}, {"multiple_h1", "promotional_link"}),
-    ("checks", "analysis.checks.page_findings", ["h1", "h1_count"], {"multiple_h1"},
+    ("checks", "linkaudit.analysis.checks.page_findings", ["h1", "h1_count"], {"multiple_h1"},
      {"broken_link", "off_topic_link", "promotional_link"}),
-    ("topics", "analysis.topics.build_topic_model", ["topic", "coherence"], {"off_topic_link"},
+    ("topics", "linkaudit.analysis.topics.build_topic_model", ["topic", "coherence"],
+     {"off_topic_link"},
      {"broken_link", "multiple_h1", "promotional_link"}),
-    ("coherence", "analysis.coherence.section_coherence", ["coherence"], set(),
+    ("coherence", "linkaudit.analysis.coherence.section_coherence", ["coherence"], set(),
      {"broken_link", "off_topic_link", "promotional_link"}),
-    ("relevance", "analysis.topics.link_relevance", [], {"off_topic_link"},
+    ("relevance", "linkaudit.analysis.topics.link_relevance", [], {"off_topic_link"},
      {"broken_link", "multiple_h1", "promotional_link"}),
-    ("promotional", "analysis.promo.classify_links", [], {"promotional_link"},
+    ("promotional", "linkaudit.analysis.promo.classify_links", [], {"promotional_link"},
      {"broken_link", "multiple_h1", "off_topic_link"}),
-    ("near_duplicates", "analysis.duplicates.near_duplicates", ["near_duplicate_of"], set(),
+    ("near_duplicates", "linkaudit.analysis.duplicates.near_duplicates", ["near_duplicate_of"],
+     set(),
      {"broken_link", "off_topic_link", "promotional_link"}),
 ]
 
@@ -79,14 +81,14 @@ def test_a_failing_stage_empties_its_part_and_keeps_the_others(
 
 
 def test_verdict_columns_of_a_failed_stage_are_empty_not_false(crawl, monkeypatch):  # noqa: F811
-    monkeypatch.setattr("analysis.promo.classify_links", boom)
+    monkeypatch.setattr("linkaudit.analysis.promo.classify_links", boom)
     audit = build_audit(crawl, AuditSettings(), default_rules())
     assert audit.links["promotional"].isna().all()
     assert audit.links["off_topic"].notna().all()  # relevance did not need it
 
 
 def test_stages_that_need_a_failed_one_are_skipped_and_named(crawl, monkeypatch):  # noqa: F811
-    monkeypatch.setattr("analysis.text.page_documents", boom)
+    monkeypatch.setattr("linkaudit.analysis.text.page_documents", boom)
     audit = build_audit(crawl, AuditSettings(), default_rules())
     (failure,) = audit.failures
     assert failure.stage == "documents"
@@ -114,14 +116,13 @@ def _fail_on(name: str, real):
 
 
 def test_each_failing_writer_leaves_its_file_out_and_the_others_in(tmp_path, monkeypatch):
-    import writers.charts
-    import writers.report
+    from linkaudit import writers
 
     caption = writers.charts.CHARTS["top_pages.png"][1]
     monkeypatch.setitem(writers.charts.CHARTS, "top_pages.png", (boom, caption))
-    monkeypatch.setattr("writers.report.write_csv", _fail_on("pages.csv",
-                                                             writers.report.write_csv))
-    monkeypatch.setattr("writers.report.write_xlsx", boom)
+    monkeypatch.setattr("linkaudit.writers.report.write_table", _fail_on("pages.csv",
+                                                             writers.report.write_table))
+    monkeypatch.setattr("linkaudit.writers.report.write_xlsx", boom)
     audit, files = write_reports(make_audit(40), tmp_path)
     failed = {(f.stage, f.subject) for f in audit.failures}
     assert failed == {("charts", "top_pages.png"), ("csv", "pages.csv"),
@@ -141,7 +142,7 @@ def test_each_failing_writer_leaves_its_file_out_and_the_others_in(tmp_path, mon
 
 
 def test_failing_html_is_still_in_findings_csv(tmp_path, monkeypatch):
-    monkeypatch.setattr("writers.report.write_html", boom)
+    monkeypatch.setattr("linkaudit.writers.report.write_html", boom)
     audit, _ = write_reports(make_audit(20), tmp_path, xlsx=False)
     assert [f.stage for f in audit.failures] == ["html"]
     findings = pd.read_csv(tmp_path / "findings.csv", encoding="utf-8-sig")
@@ -154,7 +155,7 @@ def test_a_file_system_error_stops_the_writing_and_leaves_the_folder_marked(
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("writers.report.write_xlsx", full)
+    monkeypatch.setattr("linkaudit.writers.report.write_xlsx", full)
     with pytest.raises(OSError):
         write_reports(make_audit(20), tmp_path)
     marker = (tmp_path / INCOMPLETE_MARKER).read_text("utf-8")
@@ -193,7 +194,7 @@ def test_each_limit_that_cut_the_crawl_is_a_finding_and_a_loud_line(crawl, tmp_p
 
 
 def test_limits_are_read_with_their_values_from_the_crawl_settings():
-    from analysis.load import crawl_limits
+    from linkaudit.analysis.load import crawl_limits
 
     stats = {"linkaudit/cut/max_pages": 30, "linkaudit/cut/max_pages/example": "https://a/b",
              "scheduler/enqueued": 50, "scheduler/dequeued": 42}
@@ -268,7 +269,7 @@ def store_is_intact(path: Path) -> bool:
 
 @pytest.mark.e2e
 def test_cli_partial_audit_writes_the_rest_and_exits_5(site, monkeypatch):
-    monkeypatch.setattr("analysis.topics.build_topic_model", boom)
+    monkeypatch.setattr("linkaudit.analysis.topics.build_topic_model", boom)
     code, out, err = analyze("--store", str(site / "crawls.sqlite"))
     folder = site / "1"
     assert code == EXIT_PARTIAL
@@ -283,7 +284,7 @@ def test_cli_partial_audit_writes_the_rest_and_exits_5(site, monkeypatch):
     assert "Partial audit" in (folder / "index.html").read_text("utf-8")
     assert (folder / "report.xlsx").exists() and not (folder / INCOMPLETE_MARKER).exists()
     assert (site / "latest").resolve() == folder.resolve()
-    import storage as store  # a partial analysis is no baseline for the next crawl
+    from linkaudit import storage as store  # a partial analysis is no baseline for the next crawl
 
     with store.opened(site / "crawls.sqlite") as conn:
         assert 1 not in store.audit_summaries(conn)
@@ -291,7 +292,7 @@ def test_cli_partial_audit_writes_the_rest_and_exits_5(site, monkeypatch):
 
 @pytest.mark.e2e
 def test_cli_bug_outside_any_stage_is_one_line_with_its_traceback_kept(site, monkeypatch):
-    monkeypatch.setattr("analysis.audit.offtopic_table", boom)
+    monkeypatch.setattr("linkaudit.analysis.audit.offtopic_table", boom)
     code, out, err = analyze("--store", str(site / "crawls.sqlite"))
     assert code == 1 and out == ""
     assert err.strip() == (f"linkaudit: error: the audit of crawl 1 failed: ValueError: boom; "
@@ -305,7 +306,7 @@ def test_cli_disk_full_is_one_line_and_the_store_is_intact(site, monkeypatch):
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("writers.report.write_xlsx", full)
+    monkeypatch.setattr("linkaudit.writers.report.write_xlsx", full)
     code, out, err = analyze("--store", str(site / "crawls.sqlite"))
     assert code == 1
     assert len(err.strip().splitlines()) == 1
@@ -347,13 +348,13 @@ def test_republishing_a_folder_swaps_it_whole_while_latest_points_at_it(site, mo
 KILLABLE = """
 import sys, time
 from pathlib import Path
-import writers.report
+import linkaudit.writers.report
 
 def slow(audit, path, *args, **kwargs):
     Path(sys.argv[1]).write_text("writing")
     time.sleep(120)
 
-writers.report.write_xlsx = slow
+linkaudit.writers.report.write_xlsx = slow
 from linkaudit.cli import main
 sys.exit(main(sys.argv[2:]))
 """

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pytest
 
-import storage
-from analysis.audit import build_audit
-from analysis.load import load_crawl
-from analysis.prepare import Prepared
-from analysis.text import page_documents
-from crawler.items import Heading, PageExtract, PageItem, Section
-from crawler.pipelines import write_item
-from crawler.urls import Site
+from linkaudit import storage
+from linkaudit.analysis.audit import build_audit
+from linkaudit.analysis.load import load_crawl
+from linkaudit.analysis.prepare import Prepared
+from linkaudit.analysis.text import page_documents
 from linkaudit.config import load_config, promo_rules
+from linkaudit.crawler.items import Heading, PageExtract, PageItem, Section
+from linkaudit.crawler.pipelines import write_item
+from linkaudit.crawler.urls import Site
 from linkaudit.preparing import PagePreparer
 from linkaudit.upgrade import decide_missing
-from writers.background import can_fork
+from linkaudit.writers.background import can_fork
 
 REAL = Path(__file__).parent / "realsites"
 needs_fork = pytest.mark.skipif(not can_fork(),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.promo import (
+from linkaudit.analysis.promo import (
     PromoRules,
     classify_links,
     default_rules,

@@ -7,10 +7,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import analysis.duplicates as duplicates
-from crawler.extract import extract_page
-from crawler.positions import POSITIONS
-from crawler.urls import normalize_url
+import linkaudit.analysis.duplicates as duplicates
+from linkaudit.crawler.extract import extract_page
+from linkaudit.crawler.positions import POSITIONS
+from linkaudit.crawler.urls import normalize_url
 
 BASE = "https://www.site.example/dossier/page.html"
 URL_ALPHABET = st.characters(blacklist_categories=("Cs",))
@@ -100,8 +100,8 @@ def test_a_document_longer_than_the_batch_buffer() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(alphabet=" \t\nab\xa0", max_size=6), max_size=25))
 def test_collapsed_prefix_length_matches_collapsing_the_prefix(parts: list[str]) -> None:
-    from crawler.extract import _CollapsedPrefix
-    from crawler.sentences import collapse_whitespace
+    from linkaudit.crawler.extract import _CollapsedPrefix
+    from linkaudit.crawler.sentences import collapse_whitespace
 
     prefix = _CollapsedPrefix(parts)
     for k in range(len(parts) + 1):

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from analysis.load import load_crawl
+from linkaudit.analysis.load import load_crawl
 from linkaudit.upgrade import decide_missing
 
 ROOT = Path(__file__).parent / "realsites"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.robots import directives, noindex_source
+from linkaudit.crawler.robots import directives, noindex_source
 
 
 @pytest.mark.parametrize(("meta", "header", "expected"), [

@@ -230,7 +230,7 @@ def test_progress_is_reported_in_plain_lines_when_not_on_a_terminal(tmp_path, si
 
 
 def test_progress_line_shows_done_queued_errors_and_rate():
-    from crawler.extensions import progress_line
+    from linkaudit.crawler.extensions import progress_line
 
     assert progress_line(120, 30, 4, 60.0) == (
         "crawled 120 pages, 30 queued, 4 errors, 2.0 pages/s, 60s")

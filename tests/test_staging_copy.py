@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.load import detect_production_host, rehost_urls
-from crawler.urls import rehost
+from linkaudit.analysis.load import detect_production_host, rehost_urls
+from linkaudit.crawler.urls import rehost
 
 pytestmark = pytest.mark.e2e
 PROD = "https://www.prod.example"

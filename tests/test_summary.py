@@ -3,8 +3,13 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from linkaudit.writers.summary import (
+    headline_counts,
+    severity_counts,
+    terminal_summary,
+    top_problems,
+)
 from tests.audit_factory import make_audit
-from writers.summary import headline_counts, severity_counts, terminal_summary, top_problems
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from functools import cache
 import pandas as pd
 import pytest
 
-from analysis.text import (
+from linkaudit.analysis.text import (
     OVERRIDE_MARGIN,
     available_languages,
     detect_language,

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.text import detect_language
-from analysis.topics import (
+from linkaudit.analysis.text import detect_language
+from linkaudit.analysis.topics import (
     TopicModel,
     build_topic_model,
     clusters,
@@ -517,7 +517,7 @@ def test_a_sentence_about_the_source_that_names_the_target_bridges_them(model):
 
 
 def test_similarity_rows_kept_within_a_tiny_budget_equal_the_ones_computed_afresh(model):
-    from analysis.topics.vectors import ReferenceSimilarities, similarity_rows
+    from linkaudit.analysis.topics.vectors import ReferenceSimilarities, similarity_rows
 
     # Room for very few rows: every call must still get all of its rows, whatever is dropped.
     kept = ReferenceSimilarities(model.tfidf, model.lsa, None, max_bytes=1)
@@ -535,7 +535,7 @@ def test_similarity_rows_kept_within_a_tiny_budget_equal_the_ones_computed_afres
 
 
 def test_neighbourhood_with_shared_similarity_rows_gives_the_same_answers(model):
-    from analysis.topics.thresholds import site_similarities
+    from linkaudit.analysis.topics.thresholds import site_similarities
 
     langs = np.array(model.langs, dtype=object)
     rows = np.arange(model.size).repeat(2)[: model.size]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import (
+from linkaudit.crawler.urls import (
     DEFAULT_STRIP_PARAMS,
     host_of,
     is_internal,
@@ -162,7 +162,7 @@ def test_is_internal(url: str, hosts: set[str], expected: bool) -> None:
 
 
 def test_site_membership_decided_per_origin_agrees_with_is_internal():
-    from crawler.urls import Site, is_internal
+    from linkaudit.crawler.urls import Site, is_internal
 
     hosts = {"example.com", "127.0.0.1:8080"}
     site = Site(hosts)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from writers.tables import CONTRACT_COLUMNS, format_column, neutralise, write_csv
+from linkaudit.writers.tables import CONTRACT_COLUMNS, format_column, neutralise, write_csv
 
 BOM = b"\xef\xbb\xbf"
 

@@ -5,10 +5,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from linkaudit.analysis.model import SEVERITY
+from linkaudit.writers.issues import CATEGORY_HELP
+from linkaudit.writers.tables import write_csv
+from linkaudit.writers.xlsx import cell_value, neutralise, write_xlsx
 from tests.audit_factory import make_audit
-from writers.xlsx import cell_value, neutralise, write_xlsx
 
-SHEETS = ["pages", "links", "headings", "findings", "offtopic_links"]
+SHEETS = ["Summary", "pages", "links", "headings", "findings", "offtopic_links"]
+TABLES = SHEETS[1:]
 HOSTILE_ANCHORS = ['=HYPERLINK("http://evil")', "+33 1 23", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
 
@@ -18,7 +22,11 @@ def audit():
     links = audit.links.copy()
     links.loc[: len(HOSTILE_ANCHORS) - 1, "anchor"] = HOSTILE_ANCHORS
     links.loc[len(HOSTILE_ANCHORS), "anchor"] = "bell\x07 and nul\x00 removed"
-    return replace(audit, links=links)
+    # A working column the CSV files leave out, and the page columns in another order
+    # than the contract's.
+    links["landing"] = links["target"]
+    pages = audit.pages[list(reversed(audit.pages.columns))]
+    return replace(audit, links=links, pages=pages)
 
 
 @pytest.fixture(scope="module")
@@ -36,17 +44,55 @@ def test_no_changes_sheet_without_a_comparison(audit, tmp_path):
     assert openpyxl.load_workbook(path).sheetnames == SHEETS
 
 
-@pytest.mark.parametrize("sheet", [*SHEETS, "changes"])
+def frame_of(audit, sheet):
+    return {"offtopic_links": audit.offtopic, "changes": audit.changes}.get(
+        sheet, getattr(audit, sheet, None)
+    )
+
+
+def csv_header(frame, path):
+    """The header row write_csv writes for ``frame`` as ``path``."""
+    if path.name == "links.csv":
+        frame = frame.drop(columns=["landing"])  # writers.report.HIDDEN_COLUMNS
+    write_csv(frame, path)
+    return path.read_text("utf-8-sig").splitlines()[0].split(",")
+
+
+@pytest.mark.parametrize("sheet", [*TABLES, "changes"])
 def test_header_row_is_frozen_and_filtered(workbook, audit, sheet):
     worksheet = workbook[sheet]
     assert worksheet.freeze_panes == "A2"
-    frame = {"offtopic_links": audit.offtopic, "changes": audit.changes}.get(
-        sheet, getattr(audit, sheet, None)
-    )
-    last_column = openpyxl.utils.get_column_letter(len(frame.columns))
+    frame = frame_of(audit, sheet)
+    columns = len([c for c in frame.columns if c != "landing"])
+    last_column = openpyxl.utils.get_column_letter(columns)
     assert worksheet.auto_filter.ref == f"A1:{last_column}{len(frame) + 1}"
-    assert [c.value for c in worksheet[1]] == list(frame.columns)
     assert worksheet["A1"].font.bold
+
+
+@pytest.mark.parametrize("sheet", [*TABLES, "changes"])
+def test_columns_are_in_the_csv_files_order(workbook, audit, sheet, tmp_path):
+    expected = csv_header(frame_of(audit, sheet), tmp_path / f"{sheet}.csv")
+    assert [c.value for c in workbook[sheet][1]] == expected
+
+
+def test_summary_sheet_comes_first_with_counts_and_categories(workbook, audit):
+    summary = workbook["Summary"]
+    assert workbook.sheetnames[0] == "Summary"
+    rows = [[c.value for c in row] for row in summary.iter_rows()]
+    values = {row[0]: row[1] for row in rows if row and len(row) > 1}
+    assert values["pages crawled"] == len(audit.pages)
+    assert values["off-topic links"] == int(audit.links["off_topic"].sum())
+    assert values["errors"] == int((audit.findings["severity"] == "error").sum())
+    assert values["start URL"] == audit.start_url
+    header = rows.index(["category", "severity", "findings", "what it means", "how to fix"])
+    table = [row for row in rows[header + 1:] if row and row[0] in SEVERITY]
+    counts = audit.findings.groupby("category").size()
+    assert {row[0]: row[2] for row in table} == counts.to_dict()
+    assert [row[1] for row in table] == sorted(
+        (row[1] for row in table), key=["error", "warning", "notice"].index)
+    broken = next(row for row in table if row[0] == "broken_link")
+    assert broken[3] == CATEGORY_HELP["broken_link"].meaning
+    assert summary["A1"].font.bold
 
 
 def test_rows_round_trip(workbook, audit):
@@ -54,6 +100,7 @@ def test_rows_round_trip(workbook, audit):
     assert pages.max_row == len(audit.pages) + 1
     header = [c.value for c in pages[1]]
     first = dict(zip(header, [c.value for c in pages[2]], strict=True))
+    assert header[0] == "url"
     assert first["url"] == audit.pages.loc[0, "url"]
     assert first["status"] == 200
     assert first["pagerank"] == pytest.approx(float(audit.pages.loc[0, "pagerank"]))

@@ -14,23 +14,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
-import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
-from matplotlib.colors import LinearSegmentedColormap, LogNorm
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path as MplPath
 from matplotlib.ticker import MaxNLocator
 
-from analysis.model import Audit, flags, page_titles
+from linkaudit.analysis.model import Audit, flags, page_titles
+from linkaudit.writers.topic_graph import (
+    edge_colour,
+    edge_width,
+    node_radius,
+    short_label,
+    site_pages,
+    topic_graph,
+)
 
 DPI = 110
-FULL_GRAPH_MAX_PAGES = 300  # above this a page-level drawing is an unreadable hairball
-STRONGEST_PAGES_DRAWN = 150
 MAX_COLOURED_TOPICS = 12  # more colours than this cannot be told apart in a legend
 MATRIX_MAX_TOPICS = 15
 SECTION_PANELS_MAX = 12
@@ -38,7 +43,6 @@ OFF_TOPIC_RED = "#d62728"
 PLAIN_GREY = "#9e9e9e"
 OTHER_TOPICS = "other topics"
 NO_TOPIC = "(no topic)"
-OFF_TOPIC_SHARE_CMAP = LinearSegmentedColormap.from_list("off_topic_share", ["#b0b0b0", "#d62728"])
 
 ChartFunction = Callable[[Audit, Path], "Path | None"]
 
@@ -128,196 +132,94 @@ def _topic_legend_handles(colours: dict[str, tuple], shown: list[str]) -> list[L
 # ---------------------------------------------------------------- link graph
 
 
-def _page_edges(links: pd.DataFrame, urls: pd.Index) -> pd.DataFrame:
-    """Unique source→target content-link pairs between the given pages.
-
-    Navigation and footer links repeat on every page and would hide the topical
-    structure, so only links in the main content are drawn.
-    """
-    internal = _content_links(links)
-    internal = internal[
-        internal["source"].isin(urls)
-        & internal["target"].isin(urls)
-        & (internal["source"] != internal["target"])
-    ]
-    edges = internal.assign(off_topic=flags(internal["off_topic"]))
-    return edges.groupby(["source", "target"], as_index=False)["off_topic"].any()
-
-
-def _draw_edges(ax: Axes, positions: dict, edges: pd.DataFrame) -> None:
-    for off_topic, colour, width, alpha in (
-        (False, PLAIN_GREY, 0.6, 0.35),
-        (True, OFF_TOPIC_RED, 1.4, 0.85),
-    ):
-        chosen = edges[edges["off_topic"] == off_topic]
-        segments = [
-            (positions[s], positions[t])
-            for s, t in zip(chosen["source"], chosen["target"], strict=True)
-        ]
-        if segments:
-            ax.add_collection(
-                LineCollection(
-                    segments,
-                    colors=colour,
-                    linewidths=width,
-                    alpha=alpha,
-                    zorder=1 + int(off_topic),
-                )
-            )
-
-
-def _draw_page_graph(ax: Axes, pages: pd.DataFrame, links: pd.DataFrame, colours: dict) -> None:
-    urls = pd.Index(pages["url"])
-    edges = _page_edges(links, urls)
-    graph = nx.Graph()
-    graph.add_nodes_from(urls)
-    graph.add_edges_from(zip(edges["source"], edges["target"], strict=True))
-    positions = nx.spring_layout(graph, seed=42, k=1.6 / math.sqrt(max(len(urls), 1)))
-    _draw_edges(ax, positions, edges)
-    xy = np.array([positions[u] for u in urls])
-    score = pages["pagerank"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    topics = _topics_of(pages)
-    ax.scatter(
-        xy[:, 0],
-        xy[:, 1],
-        s=25 + 6 * score,
-        c=[colours[t] for t in topics],
-        edgecolors="white",
-        linewidths=0.8,
-        zorder=3,
-    )
-    for i in np.argsort(-score)[:8]:
-        label = page_label(pages["title"].iloc[i], pages["url"].iloc[i], 30)
-        ax.annotate(
-            _plain(label), xy[i], fontsize=7, zorder=4, xytext=(4, 4), textcoords="offset points"
-        )
-    ax.set_axis_off()
-    ax.autoscale()
-    ax.legend(
-        handles=[*_topic_legend_handles(colours, list(topics)), *_edge_handles()],
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        fontsize=8,
-        title="topic cluster",
-    )
-
-
-def _edge_handles() -> list[Line2D]:
-    return [
-        Line2D([], [], color=OFF_TOPIC_RED, lw=1.4, label="off-topic content link"),
-        Line2D([], [], color=PLAIN_GREY, lw=0.8, label="other content link"),
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="",
-            color="#555555",
-            markersize=4,
-            label="node size = link score",
-        ),
-    ]
-
-
-def _cluster_edges(audit: Audit) -> pd.DataFrame:
-    """Content links between two topic clusters (either direction) and their off-topic share.
-
-    Only the strongest pairs are kept: with dozens of clusters nearly every pair
-    has some link, and drawing them all hides the ones that matter.
-    """
-    topic_of = pd.Series(_topics_of(audit.pages).to_numpy(), index=audit.pages["url"])
-    topic_of = topic_of[~topic_of.index.duplicated()]
-    content = _content_links(audit.links)
-    frame = pd.DataFrame(
-        {
-            "one": content["source"].map(topic_of),
-            "other": content["target"].map(topic_of),
-            "off_topic": flags(content["off_topic"]),
-        }
-    ).dropna()
-    frame = frame[frame["one"] != frame["other"]]
-    first = frame["one"] < frame["other"]
-    frame = frame.assign(
-        source=frame["one"].where(first, frame["other"]),
-        target=frame["other"].where(first, frame["one"]),
-    )
-    edges = frame.groupby(["source", "target"], as_index=False).agg(
-        links=("off_topic", "size"), off_topic=("off_topic", "mean")
-    )
-    return edges.nlargest(4 * max(topic_of.nunique(), 1), "links")
-
-
-def _draw_cluster_graph(ax: Axes, audit: Audit, colours: dict) -> None:
-    sizes = _topics_of(_site_pages(audit.pages)).value_counts()
-    edges = _cluster_edges(audit)
-    graph = nx.Graph()
-    graph.add_nodes_from(sizes.index)
-    graph.add_weighted_edges_from(
-        zip(edges["source"], edges["target"], edges["links"], strict=True)
-    )
-    positions = nx.spring_layout(graph, seed=42, weight="weight")
-    segments = [
-        (positions[s], positions[t]) for s, t in zip(edges["source"], edges["target"], strict=True)
-    ]
-    widths = 0.5 + 5 * edges["links"] / max(edges["links"].max(), 1) if len(edges) else []
-    collection = LineCollection(
-        segments, cmap=OFF_TOPIC_SHARE_CMAP, linewidths=widths, alpha=0.7, zorder=1
-    )
-    collection.set_array(edges["off_topic"].to_numpy(dtype=float))
-    collection.set_clim(0, 1)
-    ax.add_collection(collection)
-    xy = np.array([positions[t] for t in sizes.index])
-    ax.scatter(
-        xy[:, 0],
-        xy[:, 1],
-        s=60 + 1500 * sizes / sizes.max(),
-        c=[colours[t] for t in sizes.index],
-        edgecolors="white",
-        zorder=3,
-    )
-    for (x, y), topic, count in zip(xy, sizes.index, sizes, strict=True):
-        ax.annotate(
-            _plain(f"{_shorten(topic, 22)} ({count})"),
-            (x, y),
-            fontsize=7,
-            ha="center",
-            va="center",
-            zorder=4,
-        )
-    ax.figure.colorbar(
-        collection,
-        ax=ax,
-        shrink=0.6,
-        label="share of the links between two clusters judged off-topic",
-    )
-    ax.set_title("Topic clusters (size = pages, line width = links)", fontsize=10)
-    ax.set_axis_off()
-    ax.autoscale()
+def _edge_path(one: tuple[float, float], other: tuple[float, float]) -> MplPath:
+    """A curve between two nodes of the circle, bent towards the centre so that edges
+    between neighbours stay clear of the others."""
+    (x1, y1), (x2, y2) = one, other
+    bend = 0.35
+    control = ((x1 + x2) / 2 * bend, (y1 + y2) / 2 * bend)
+    return MplPath([one, control, other], [MplPath.MOVETO, MplPath.CURVE3, MplPath.CURVE3])
 
 
 def link_graph(audit: Audit, path: Path) -> Path | None:
-    """The internal link graph: pages by topic, sized by link score, off-topic links in red.
-
-    Above FULL_GRAPH_MAX_PAGES pages it shows the strongest pages beside the
-    graph of topic clusters, which stays readable at any size.
-    """
-    pages = _site_pages(audit.pages)
-    pages = pages[pages["status"].astype("Int64").fillna(0) == 200]
-    if pages.empty:
+    """The internal link graph by topic: one node per topic cluster sized by its pages,
+    curves as wide as the content links between two topics and as red as the share of
+    them judged off-topic (``writers.topic_graph``). Legible at any site size."""
+    graph = topic_graph(audit)
+    if graph is None:
         return None
-    colours = topic_colours(pages)
-    if len(pages) <= FULL_GRAPH_MAX_PAGES:
-        figure = _new_figure(11, 8)
-        ax = figure.add_subplot()
-        _draw_page_graph(ax, pages, audit.links, colours)
-        ax.set_title(f"Internal link graph: {len(pages)} pages", fontsize=12)
-        return _save(figure, path)
-    figure = _new_figure(18, 8.5)
-    left, right = figure.subplots(1, 2, width_ratios=[1.15, 1])
-    strongest = pages.nlargest(STRONGEST_PAGES_DRAWN, "pagerank")
-    _draw_page_graph(left, strongest, audit.links, colours)
-    left.set_title(f"The {len(strongest)} strongest of {len(pages)} pages", fontsize=10)
-    _draw_cluster_graph(right, audit, colours)
-    figure.suptitle("Internal link graph", fontsize=13)
+    nodes, edges = graph.nodes, graph.edges
+    colours = topic_colours(site_pages(audit.pages))
+    grey = matplotlib.colors.to_rgba(PLAIN_GREY)
+    figure = _new_figure(11, 9.5)
+    ax = figure.add_subplot()
+    ax.set_aspect("equal")
+    # Points per data unit: the circle has radius 1 in a frame of about 3.6 units.
+    scale = 9.5 * 72 / 3.6
+    most = int(edges["links"].max()) if len(edges) else 1
+    for one, other, links, share in edges[["one", "other", "links", "off_topic"]].itertuples(
+        index=False, name=None
+    ):
+        ax.add_patch(
+            PathPatch(
+                _edge_path(tuple(nodes.loc[one, ["x", "y"]]), tuple(nodes.loc[other, ["x", "y"]])),
+                facecolor="none",
+                edgecolor=edge_colour(share),
+                linewidth=edge_width(int(links), most, 0.8, 9.0),
+                alpha=0.75,
+                zorder=1,
+                capstyle="round",
+            )
+        )
+    largest = int(nodes["pages"].max())
+    radii = [node_radius(int(n), largest, 5, 26) for n in nodes["pages"]]
+    ax.scatter(
+        nodes["x"],
+        nodes["y"],
+        s=[(2 * r) ** 2 for r in radii],
+        c=[colours.get(t, grey) for t in nodes["topic"]],
+        edgecolors="white",
+        linewidths=1.2,
+        zorder=3,
+    )
+    for (topic, pages, angle, x, y), radius in zip(
+        nodes[["topic", "pages", "angle", "x", "y"]].itertuples(index=False, name=None),
+        radii,
+        strict=True,
+    ):
+        degrees = math.degrees(angle)
+        right = math.cos(angle) >= 0
+        gap = 1 + (radius + 5) / scale
+        ax.text(
+            x * gap,
+            y * gap,
+            _plain(f"{short_label(topic)} ({pages:,})"),
+            rotation=degrees if right else degrees + 180,
+            rotation_mode="anchor",
+            ha="left" if right else "right",
+            va="center",
+            fontsize=9,
+            zorder=4,
+        )
+    ax.set_xlim(-1.8, 1.8)
+    ax.set_ylim(-1.8, 1.8)
+    ax.set_axis_off()
+    ax.set_title(
+        f"Internal link graph by topic: {graph.pages:,} pages, {len(nodes)} topics, "
+        f"{graph.links:,} content links",
+        fontsize=12,
+    )
+    ax.legend(
+        handles=[
+            Line2D([], [], color=edge_colour(0), lw=3, label="links between two topics"),
+            Line2D([], [], color=edge_colour(1), lw=3, label="... mostly judged off-topic"),
+            Line2D([], [], marker="o", linestyle="", color="#555555", markersize=7,
+                   label="node size = pages of the topic"),
+        ],
+        loc="lower left",
+        fontsize=8,
+        frameon=False,
+    )
     return _save(figure, path)
 
 

@@ -1,23 +1,35 @@
-"""DIR/index.html: one self-contained page summing up an audit.
+"""DIR/index.html: one self-contained page a consultant works in.
 
-The page opens from disk with no network: charts are embedded as data URIs,
-the stylesheet and the script (sorting and filtering of tables) are inline, and
-a Content-Security-Policy forbids any other source. Every crawled string goes
-through :func:`html.escape`, in text and in attributes alike.
+The page opens from disk with no network: charts are embedded as data URIs, the
+stylesheet, the script and the data of the per-page view (JSON, :mod:`page_data`) are
+inline, and a Content-Security-Policy forbids any other source and any other script.
+Every crawled string goes through :func:`html.escape`, in text and in attributes alike;
+the script shows the embedded data as text only.
+
+Whatever the site size, the page stays bounded: issues are grouped by category (a few
+example rows each, collapsed), flagged links by target and anchor, tables are capped
+and scroll inside a box of fixed height, and every cap names the CSV file with all rows.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Iterable
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+import matplotlib.colors
 import pandas as pd
 
-from analysis.model import (
+from linkaudit.analysis.model import (
+    SEVERITIES,
+    SEVERITY,
     SEVERITY_ORDER,
     SUGGESTION_SEPARATOR,
     Audit,
@@ -25,12 +37,33 @@ from analysis.model import (
     page_titles,
     with_titles,
 )
-from writers.charts import chart_caption, page_label
-from writers.summary import headline_counts, severity_counts
+from linkaudit.writers.charts import PLAIN_GREY, chart_caption, page_label, topic_colours
+from linkaudit.writers.issues import category_help
+from linkaudit.writers.page_data import page_data, script_json
+from linkaudit.writers.summary import HEADLINE_LABELS, headline_counts, severity_counts
+from linkaudit.writers.topic_graph import (
+    TopicGraph,
+    edge_colour,
+    edge_width,
+    node_radius,
+    short_label,
+    site_pages,
+    topic_graph,
+)
 
-MAX_TABLE_ROWS = 2_000  # beyond this a browser table gets slow; the CSV has everything
+# The table files the page links to, by table name: the CSV names unless told otherwise.
+TABLE_FILES = {name: name for name in ("pages.csv", "links.csv", "findings.csv",
+                                       "offtopic_links.csv", "changes.csv")}
+MAX_TABLE_ROWS = 1_000  # a table the page shows; the CSV has every row, the per-page view the rest
+MAX_LINK_GROUPS = 300  # rows of the grouped off-topic and promotional links
+MAX_GROUP_SOURCES = 25  # source pages listed in one group
+ISSUE_EXAMPLES = 10  # example findings shown under each category
+SUGGESTIONS_SHOWN = 3
 TEMPLATES = Path(__file__).with_name("templates")
-WIDE_CHARTS = {"link_graph.png", "section_coherence.png"}
+WIDE_CHARTS = {"section_coherence.png"}
+# link_graph.png stays in the folder (for slides); the page draws the same graph as SVG,
+# whose topics can be clicked.
+CHARTS_DRAWN_INLINE = {"link_graph.png"}
 
 
 @dataclass(frozen=True)
@@ -113,13 +146,21 @@ def _header_cell(label: str, numeric: bool) -> str:
 
 
 def _table_html(
-    frame: pd.DataFrame, columns: list[Column], css_class: str, table_id: str = ""
+    frame: pd.DataFrame,
+    columns: list[Column],
+    css_class: str,
+    table_id: str = "",
+    row_attributes: list[str] | None = None,
 ) -> str:
     head = "".join(_header_cell(c.header, c.kind == "number") for c in columns)
     kinds = [c.kind for c in columns]
+    attributes = row_attributes or [""] * len(frame)
     rows = "".join(
-        "<tr>" + "".join(_cell(v, k) for v, k in zip(values, kinds, strict=True)) + "</tr>"
-        for values in frame[[c.key for c in columns]].itertuples(index=False, name=None)
+        f"<tr{extra}>" + "".join(_cell(v, k) for v, k in zip(values, kinds, strict=True))
+        + "</tr>"
+        for values, extra in zip(
+            frame[[c.key for c in columns]].itertuples(index=False, name=None), attributes,
+            strict=True)
     )
     id_attr = f' id="{table_id}"' if table_id else ""
     return (
@@ -129,16 +170,22 @@ def _table_html(
 
 
 def _filtered_table(
-    frame: pd.DataFrame, columns: list[Column], table_id: str, csv_name: str
+    frame: pd.DataFrame,
+    columns: list[Column],
+    table_id: str,
+    csv_name: str,
+    row_attributes: Callable[[pd.DataFrame], list[str]] | None = None,
 ) -> str:
-    """A sortable table with its own filter box, capped at MAX_TABLE_ROWS rows."""
+    """A sortable table with its own filter box, capped at MAX_TABLE_ROWS rows;
+    ``row_attributes`` gives the attributes of each shown row's ``<tr>``."""
     columns = [c for c in columns if c.key in frame.columns]
     table_id = f"table-{table_id}"  # section ids use the bare names
     shown = frame.head(MAX_TABLE_ROWS)
     return (
         _filter_box(f"#{table_id}", f"{table_id}-count", "Filter rows…")
         + _cap_note(len(shown), len(frame), csv_name)
-        + _table_html(shown, columns, "", table_id)
+        + _table_html(shown, columns, "", table_id,
+                      row_attributes(shown) if row_attributes else None)
     )
 
 
@@ -202,6 +249,97 @@ def flagged_links(audit: Audit) -> pd.DataFrame:
     )
 
 
+def anchor_key(anchor: object) -> str:
+    """An anchor as links are grouped by it: case, accents' forms, spacing and the
+    punctuation around it do not count ("Notre offre !" and "notre  offre" are one)."""
+    text = "" if _missing(anchor) else unicodedata.normalize("NFKC", str(anchor))
+    text = " ".join(text.casefold().split())
+    return re.sub(r"^\W+|\W+$", "", text)
+
+
+def _most_common(values: Iterable[object]) -> str:
+    counted = Counter(str(v) for v in values if not _missing(v) and str(v).strip())
+    return counted.most_common(1)[0][0] if counted else ""
+
+
+GROUP_KEYS = ["target", "anchor_key"]
+
+
+def _most_common_by_group(flagged: pd.DataFrame, column: str) -> pd.Series:
+    """The most frequent non-empty value of ``column`` in each group (ties: the first)."""
+    values = flagged[column].astype("string").str.strip()
+    present = flagged.assign(_value=values)[values.fillna("").ne("").to_numpy(dtype=bool)]
+    counted = (present.groupby([*GROUP_KEYS, "_value"], sort=False, dropna=False).size()
+               .reset_index(name="_n").sort_values("_n", ascending=False, kind="stable")
+               .drop_duplicates(GROUP_KEYS))
+    return counted.set_index(GROUP_KEYS)["_value"]
+
+
+def link_groups(audit: Audit) -> pd.DataFrame:
+    """Flagged links grouped by target and anchor (:func:`anchor_key`): a template block or
+    a call to action repeated on many pages is one row to fix, not one per page.
+
+    Columns: target, anchor_key (:func:`anchor_key`), target_title, anchor (its most common
+    spelling), links, pages (the distinct source pages), off_topic and promotional (how
+    many of its links are), relevance (the lowest), reason (the most common). Groups with
+    the most pages come first, then the least relevant. :func:`group_details` gives the
+    suggestions and source pages of the groups shown.
+    """
+    flagged = _keyed_flagged(audit)
+    if flagged.empty:
+        return pd.DataFrame(columns=[*GROUP_KEYS, "target_title", "anchor", "links", "pages",
+                                     "off_topic", "promotional", "relevance", "reason"])
+    groups = flagged.assign(_relevance=pd.to_numeric(flagged["relevance"], errors="coerce")) \
+        .groupby(GROUP_KEYS, sort=False, dropna=False).agg(
+            links=("source", "size"), pages=("source", "nunique"),
+            off_topic=("off_topic", "sum"), promotional=("promotional", "sum"),
+            relevance=("_relevance", "min"))
+    for column, source in (("target_title", "target_title"), ("anchor", "anchor"),
+                           ("reason", "reason")):
+        groups[column] = _most_common_by_group(flagged, source).reindex(groups.index).fillna("")
+    return groups.reset_index().sort_values(["pages", "relevance"], ascending=[False, True],
+                                            na_position="last", kind="stable"
+                                            ).reset_index(drop=True)
+
+
+def _keyed_flagged(audit: Audit) -> pd.DataFrame:
+    flagged = flagged_links(audit)
+    return flagged.assign(anchor_key=flagged["anchor"].map(anchor_key))
+
+
+@dataclass
+class GroupDetails:
+    """What the row of one group lists: its suggested pages (those suggested for most of
+    its links first) and its source pages, the least relevant first, as (source,
+    source_title, relevance, context, anchor) tuples."""
+
+    suggested: list[str]
+    sources: list[tuple]
+
+
+def group_details(audit: Audit, groups: pd.DataFrame) -> dict[tuple, GroupDetails]:
+    """The :class:`GroupDetails` of each of ``groups`` (rows of :func:`link_groups`), by
+    (target, key); at most :data:`MAX_GROUP_SOURCES` sources each."""
+    flagged = _keyed_flagged(audit).merge(groups[GROUP_KEYS], on=GROUP_KEYS)
+    flagged = flagged.sort_values([*GROUP_KEYS, "relevance"], na_position="last", kind="stable")
+    details: dict[tuple, GroupDetails] = {}
+    counts: dict[tuple, Counter[str]] = {}
+    for row in flagged.itertuples(index=False):
+        key = (row.target, row.anchor_key)
+        entry = details.setdefault(key, GroupDetails([], []))
+        if len(entry.sources) < MAX_GROUP_SOURCES and all(
+                row.source != seen[0] for seen in entry.sources):
+            entry.sources.append(
+                (row.source, row.source_title, row.relevance, row.context, row.anchor))
+        counted = counts.setdefault(key, Counter())
+        if not _missing(row.suggested_targets):
+            counted.update(u.strip() for u in str(row.suggested_targets).split(
+                SUGGESTION_SEPARATOR) if u.strip())
+    for key, entry in details.items():
+        entry.suggested = [url for url, _ in counts[key].most_common(SUGGESTIONS_SHOWN)]
+    return details
+
+
 def _highlight(context: object, anchor: object) -> str:
     """The sentence with the anchor text marked, every part escaped."""
     sentence = "" if _missing(context) else str(context)
@@ -216,68 +354,287 @@ def _highlight(context: object, anchor: object) -> str:
     )
 
 
-def _suggestions(value: object, titles: pd.Series) -> str:
-    urls = [u.strip() for u in ("" if _missing(value) else str(value)).split(SUGGESTION_SEPARATOR)]
+def _suggestions(urls: list[str], titles: pd.Series) -> str:
     items = [f"<li>{_link(u, page_label(titles.get(u), u, 60))}</li>" for u in urls if u]
     return f'<ul class="suggestions">{"".join(items)}</ul>' if items else ""
 
 
-def _kind_badges(off_topic: bool, promotional: bool) -> str:
-    badges = ['<span class="badge off-topic">off-topic</span>'] if off_topic else []
-    badges += ['<span class="badge promotional">promotional</span>'] if promotional else []
+def _kind_badges(off_topic: int, promotional: int, links: int) -> str:
+    def badge(css: str, label: str, count: int) -> str:
+        shown = label if count == links else f"{label} ×{count}"
+        return f'<span class="badge {css}">{escape(shown)}</span>'
+
+    badges = [badge("off-topic", "off-topic", off_topic)] if off_topic else []
+    badges += [badge("promotional", "promotional", promotional)] if promotional else []
     return " ".join(badges)
 
 
-def _flagged_row(row: pd.Series, titles: pd.Series) -> str:
-    target_title = row["target_title"]
-    label = (
-        str(row["target"])
-        if _missing(target_title) or not str(target_title).strip()
-        else page_label(target_title, str(row["target"]), 60)
+def _file_link(files: Mapping[str, str], table: str) -> str:
+    """A link to the report file holding ``table`` (``links.csv`` -> its file in this
+    report's format: ``links.jsonl``, ...)."""
+    name = files.get(table, table)
+    return f'<a href="{escape(name)}">{escape(name)}</a>'
+
+
+def _source_list(shown: list[tuple], total: int, files: Mapping[str, str]) -> str:
+    items = "".join(
+        f"<li>{_link(source, page_label(title, str(source), 70))}"
+        f' <span class="rel">{_relevance_text(relevance)}</span>'
+        f'<div class="sentence">{_highlight(context, anchor)}</div></li>'
+        for source, title, relevance, context, anchor in shown
     )
-    target = _link(row["target"], label)
+    more = (f'<li class="note">and {total - len(shown):,} more pages: see '
+            f'{_file_link(files, "offtopic_links.csv")} and '
+            f'{_file_link(files, "links.csv")}</li>') if total > len(shown) else ""
+    label = "1 page" if total == 1 else f"{total:,} pages"
+    return (f'<details class="sources"><summary>{label}</summary>'
+            f'<ul>{items}{more}</ul></details>')
+
+
+def _relevance_text(value: object) -> str:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(number) else f"relevance {number:.2f}"
+
+
+def _group_row(group: tuple, details: GroupDetails, titles: pd.Series,
+               files: Mapping[str, str]) -> str:
+    """One group's row; ``group`` is a row of :func:`link_groups` (from ``itertuples``)."""
+    label = (str(group.target) if not group.target_title
+             else page_label(group.target_title, str(group.target), 60))
     return (
-        f"<tr><td><strong>{_text(row['anchor'])}</strong><br>→ {target}</td>"
-        f"<td>{_kind_badges(row['off_topic'], row['promotional'])}</td>"
-        f"{_number_cell(row['relevance'])}"
-        f'<td class="sentence">{_highlight(row["context"], row["anchor"])}</td>'
-        f'<td class="why">{_text(row["reason"])}</td>'
-        f"<td>{_suggestions(row['suggested_targets'], titles)}</td></tr>"
+        f'<tr data-group="1"><td><strong>{_text(group.anchor)}</strong><br>→ '
+        f"{_link(group.target, label)}</td>"
+        f"<td>{_kind_badges(group.off_topic, group.promotional, group.links)}</td>"
+        f"{_number_cell(group.pages)}{_number_cell(group.relevance)}"
+        f'<td class="why">{_text(group.reason)}</td>'
+        f"<td>{_suggestions(details.suggested, titles)}</td>"
+        f"<td>{_source_list(details.sources, int(group.pages), files)}</td></tr>"
     )
 
 
-def _flagged_group(source: str, rows: pd.DataFrame, titles: pd.Series) -> str:
-    head = "".join(
-        _header_cell(h, h == "Relevance")
-        for h in ("Link", "Kind", "Relevance", "Sentence", "Why", "Suggested replacements")
-    )
-    body = "".join(_flagged_row(row, titles) for _, row in rows.iterrows())
-    counts = (
-        f"{int(rows['off_topic'].sum())} off-topic, {int(rows['promotional'].sum())} promotional"
-    )
-    return (
-        f'<div class="group" data-group="1"><h3>{_text(page_label(titles.get(source), source, 90))}'
-        f'</h3><div class="source-url">{_link(source)} · {counts}</div>'
-        f'<div class="table-wrap"><table class="sortable flagged"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div></div>"
-    )
-
-
-def _flagged_section(audit: Audit) -> str:
-    flagged = flagged_links(audit)
-    if flagged.empty:
+def _flagged_section(audit: Audit, files: Mapping[str, str]) -> str:
+    groups = link_groups(audit)
+    if groups.empty:
         return "<p>No off-topic or promotional links were found.</p>"
     titles = page_titles(audit.pages)
-    shown = flagged.head(MAX_TABLE_ROWS)
-    groups = "".join(
-        _flagged_group(str(source), rows, titles)
-        for source, rows in shown.groupby("source", sort=False)
+    shown = groups.head(MAX_LINK_GROUPS)
+    head = "".join(
+        _header_cell(h, h in ("Pages", "Lowest relevance"))
+        for h in ("Link", "Kind", "Pages", "Lowest relevance", "Why", "Suggested replacements",
+                  "Source pages")
+    )
+    details = group_details(audit, shown)
+    body = "".join(
+        _group_row(group, details[(group.target, group.anchor_key)], titles, files)
+        for group in shown.itertuples(index=False)
+    )
+    links = int(groups["links"].sum())
+    intro = (f'<p class="lead">{links:,} flagged links in {len(groups):,} groups: one row per '
+             f"target and anchor, however many pages repeat it. Open <em>Source pages</em> "
+             f"for the pages and the sentence around each link.</p>")
+    cap = "" if len(shown) == len(groups) else (
+        f'<p class="note">Showing the {len(shown):,} groups with the most pages of '
+        f'{len(groups):,}; every link is in {_file_link(files, "offtopic_links.csv")} '
+        f'(promotional ones in {_file_link(files, "links.csv")}).</p>')
+    return (
+        intro
+        + _filter_box("table.flagged", "flagged-count", "Filter links (page, anchor, topic…)")
+        + cap
+        + f'<div class="table-wrap"><table class="sortable flagged"><thead><tr>{head}</tr>'
+        f"</thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+# ---------------------------------------------------------------- issues
+
+
+def _severity_filter(findings: pd.DataFrame) -> str:
+    """Severity check boxes and a category list; report.js hides what they leave out."""
+    by_severity = findings["severity"].value_counts()
+    boxes = "".join(
+        f'<label class="sev {severity}"><input type="checkbox" data-severity-filter='
+        f'"{severity}" checked> {severity}s ({int(by_severity.get(severity, 0)):,})</label>'
+        for severity in SEVERITIES
+    )
+    by_category = findings["category"].value_counts()
+    options = "".join(
+        f'<option value="{escape(str(category))}">{escape(category_help(category).title)} '
+        f"({int(count):,})</option>"
+        for category, count in sorted(by_category.items(), key=lambda item: (
+            SEVERITY_ORDER.get(SEVERITY.get(item[0], ""), 9), -item[1]))
     )
     return (
-        _filter_box("table.flagged", "flagged-count", "Filter links (page, anchor, topic…)")
-        + _cap_note(len(shown), len(flagged), "offtopic_links.csv")
-        + groups
+        f'<div class="filters" id="issue-filters" role="group" aria-label="Filter findings">'
+        f'<span class="legend">Show</span>{boxes}'
+        f'<label>category <select id="category-filter"><option value="">every category'
+        f"</option>{options}</select></label>"
+        f'<span class="count" id="issue-filter-count"></span></div>'
     )
+
+
+def _issue_block(category: str, severity: str, rows: pd.DataFrame,
+                 files: Mapping[str, str]) -> str:
+    help_text = category_help(category)
+    examples = rows.head(ISSUE_EXAMPLES)
+    body = "".join(
+        f"<tr><td>{_link(row.url)}</td><td>{_text(row.detail)}</td>"
+        f"<td>{_link(row.target)}</td></tr>"
+        for row in examples.itertuples(index=False)
+    )
+    more = (f'<p class="note">{len(examples):,} of {len(rows):,} shown: the others are in '
+            f'<em>Every finding</em> below and in {_file_link(files, "findings.csv")} '
+            f"(category {escape(category)}).</p>") if len(rows) > len(examples) else ""
+    meaning = (f'<p><strong>What it means.</strong> {escape(help_text.meaning)}</p>'
+               if help_text.meaning else "")
+    fix = (f'<p><strong>How to fix.</strong> {escape(help_text.fix)}</p>'
+           if help_text.fix else "")
+    return (
+        f'<details class="issue" data-severity="{escape(severity)}" '
+        f'data-category="{escape(category)}"><summary><span class="badge {escape(severity)}">'
+        f"{escape(severity)}</span> <strong>{escape(help_text.title)}</strong> "
+        f'<code>{escape(category)}</code> <span class="n">{len(rows):,}</span></summary>'
+        f'<div class="issue-body">{meaning}{fix}<div class="table-wrap short"><table '
+        f'class="examples"><thead><tr><th>Page</th><th>Detail</th><th>Link target</th>'
+        f"</tr></thead><tbody>{body}</tbody></table></div>{more}</div></details>"
+    )
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _issues_section(audit: Audit, files: Mapping[str, str]) -> str:
+    findings = audit.findings
+    if findings.empty:
+        return "<p>No problems found.</p>"
+    groups = []
+    for severity in [*SEVERITIES, *sorted(set(findings["severity"]) - set(SEVERITIES))]:
+        here = findings[findings["severity"] == severity]
+        if here.empty:
+            continue
+        blocks = "".join(
+            _issue_block(str(category), str(severity), rows, files)
+            for category, rows in sorted(here.groupby("category"), key=lambda kv: -len(kv[1]))
+        )
+        groups.append(
+            f'<div class="severity-group" data-severity-group="{escape(str(severity))}">'
+            f"<h3>{escape(str(severity)).capitalize()}s: {len(here):,} findings in "
+            f"{_plural(here['category'].nunique(), 'category', 'categories')}</h3>{blocks}</div>"
+        )
+    return (
+        _severity_filter(findings)
+        + '<p class="hint">Open a category for what it means, how to fix it and examples; '
+        "the filter also applies to <em>Every finding</em>.</p>"
+        + "".join(groups)
+    )
+
+
+# ---------------------------------------------------------------- link graph
+
+
+def _svg_colour(colours: dict, topic: str) -> str:
+    return matplotlib.colors.to_hex(colours.get(topic, PLAIN_GREY))
+
+
+def _graph_svg(graph: TopicGraph, colours: dict) -> str:
+    """The topic graph as inline SVG: nodes on a circle, labels pointing outwards, each
+    node a button that lists its pages (report.js)."""
+    size, radius = 820, 180
+    centre = size / 2
+    nodes, edges = graph.nodes, graph.edges
+    largest = int(nodes["pages"].max())
+    most = int(edges["links"].max()) if len(edges) else 1
+
+    def point(node: int, scale: float = 1.0) -> tuple[float, float]:
+        return (centre + radius * scale * float(nodes.loc[node, "x"]),
+                centre - radius * scale * float(nodes.loc[node, "y"]))
+
+    paths = []
+    for one, other, links, share in edges[["one", "other", "links", "off_topic"]].itertuples(
+            index=False, name=None):
+        (x1, y1), (x2, y2) = point(one), point(other)
+        cx = centre + ((x1 + x2) / 2 - centre) * 0.35
+        cy = centre + ((y1 + y2) / 2 - centre) * 0.35
+        title = (f"{nodes.loc[one, 'topic']} ↔ {nodes.loc[other, 'topic']}: {int(links):,} "
+                 f"content links, {share:.0%} judged off-topic")
+        paths.append(
+            f'<path d="M{x1:.1f} {y1:.1f}Q{cx:.1f} {cy:.1f} {x2:.1f} {y2:.1f}" '
+            f'stroke="{edge_colour(share)}" stroke-width="{edge_width(int(links), most):.1f}" '
+            f'data-one="{int(one)}" data-other="{int(other)}"><title>{_text(title)}</title>'
+            f"</path>"
+        )
+    circles = []
+    for node, row in nodes.iterrows():
+        r = node_radius(int(row["pages"]), largest, 5, 24)
+        x, y = point(node)
+        degrees = -math.degrees(float(row["angle"]))
+        right = math.cos(float(row["angle"])) >= 0
+        lx, ly = point(node, 1 + (r + 6) / radius)
+        rotate = degrees if right else degrees + 180
+        label = f"{short_label(row['topic'], 24)} ({int(row['pages']):,})"
+        title = (f"{row['topic']}: {int(row['pages']):,} pages, {int(row['within']):,} content "
+                 f"links within the topic")
+        circles.append(
+            f'<g class="topic-node" data-node="{node}" tabindex="0" role="button" '
+            f'aria-label="{_text(title)}"><title>{_text(title)}</title>'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" '
+            f'fill="{_svg_colour(colours, str(row["topic"]))}"></circle>'
+            f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{"start" if right else "end"}" '
+            f'dominant-baseline="middle" transform="rotate({rotate:.1f} {lx:.1f} {ly:.1f})">'
+            f"{_text(label)}</text></g>"
+        )
+    return (
+        f'<svg class="topic-graph" viewBox="0 0 {size} {size}" role="img" '
+        f'aria-label="Internal links between topics">'
+        f'<g class="edges">{"".join(paths)}</g><g class="nodes">{"".join(circles)}</g></svg>'
+    )
+
+
+def _graph_section(graph: TopicGraph | None, audit: Audit) -> str:
+    if graph is None:
+        return "<p>No page of the site answered 200: there is no link graph to draw.</p>"
+    colours = topic_colours(site_pages(audit.pages))
+    nodes = graph.nodes
+    return (
+        f'<p class="lead">{graph.pages:,} pages in {len(nodes)} topics, {graph.links:,} content '
+        f"links. Each circle is a topic (its size: the pages), each curve the content links "
+        f"between two topics (its width: how many; red: the share judged off-topic). "
+        f"Click a topic for its pages; click a page to open it below.</p>"
+        f'<div class="graph-layout">{_graph_svg(graph, colours)}'
+        f'<div class="topic-panel" id="topic-panel" aria-live="polite"><p class="hint">'
+        f"Click a topic (or focus it and press Enter) to list its pages.</p></div></div>"
+    )
+
+
+# ---------------------------------------------------------------- per-page view
+
+
+def _page_view_section(data: dict, files: Mapping[str, str]) -> str:
+    shown, total = data["shown"], data["total"]
+    capped = [
+        f"{shown[name]:,} of {total[name]:,} {label} (all in {_file_link(files, table)})"
+        for name, label, table in (("pages", "pages", "pages.csv"),
+                                   ("links", "distinct links", "links.csv"),
+                                   ("findings", "findings", "findings.csv"))
+        if shown[name] < total[name]
+    ]
+    note = (f'<p class="note" id="page-data-cap">This page embeds {"; ".join(capped)}: '
+            f"flagged and content links first. The tables have every row.</p>"
+            if capped else "")
+    return (
+        '<div class="tools"><input type="search" id="page-search" '
+        'placeholder="Type part of a URL or title…" aria-label="Find a page by URL" '
+        'autocomplete="off"><span class="count" id="page-search-count"></span></div>'
+        f'{note}<ul class="page-results" id="page-results"></ul>'
+        '<div class="page-view" id="page-view" hidden></div>'
+    )
+
+
+def _page_data_script(data: dict) -> str:
+    return f'<script type="application/json" id="page-data">{script_json(data)}</script>'
 
 
 # ---------------------------------------------------------------- sections
@@ -285,15 +642,7 @@ def _flagged_section(audit: Audit) -> str:
 
 def _cards(audit: Audit) -> str:
     counts = headline_counts(audit)
-    labels = {
-        "pages": "pages crawled",
-        "indexable": "indexable pages",
-        "links": "links",
-        "internal_links": "internal links",
-        "off_topic_links": "off-topic links",
-        "promotional_links": "promotional links",
-    }
-    cards = [(f"{counts[key]:,}", label, "") for key, label in labels.items()]
+    cards = [(f"{counts[key]:,}", label, "") for key, label in HEADLINE_LABELS.items()]
     cards += [
         (f"{n:,}", f"{severity}s", severity)
         for severity, n in severity_counts(audit.findings).items()
@@ -311,7 +660,7 @@ def _cards(audit: Audit) -> str:
 
 def _chart_figures(charts: Iterable[Path]) -> str:
     figures = []
-    for path in charts:
+    for path in (p for p in charts if Path(p).name not in CHARTS_DRAWN_INLINE):
         data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         caption = escape(chart_caption(Path(path)))
         wide = ' class="wide"' if Path(path).name in WIDE_CHARTS else ""
@@ -322,33 +671,21 @@ def _chart_figures(charts: Iterable[Path]) -> str:
     return f'<div class="charts">{"".join(figures)}</div>' if figures else "<p>No charts.</p>"
 
 
-def _findings_section(audit: Audit) -> str:
-    findings = audit.findings
-    if findings.empty:
-        return "<p>No problems found.</p>"
-    rank = findings["severity"].map(SEVERITY_ORDER).fillna(9)
-    summary = (
-        findings.assign(_rank=rank)
-        .groupby(["_rank", "severity", "category"])
-        .size()
-        .reset_index(name="count")
-        .sort_values(["_rank", "count"], ascending=[True, False])
-    )
-    summary_columns = [
-        Column("severity", "Severity", "severity"),
-        Column("category", "Category"),
-        Column("count", "Findings", "number"),
-    ]
-    return _table_html(summary, summary_columns, "", "table-findings-summary")
-
-
-def _all_findings_section(audit: Audit) -> str:
+def _all_findings_section(audit: Audit, files: Mapping[str, str]) -> str:
     findings = audit.findings
     if findings.empty:
         return "<p>No problems found.</p>"
     rank = findings["severity"].map(SEVERITY_ORDER).fillna(9)
     ordered = findings.assign(_rank=rank).sort_values(["_rank", "category", "url"])
-    return _filtered_table(ordered, FINDING_COLUMNS, "findings", "findings.csv")
+    return _filtered_table(ordered, FINDING_COLUMNS, "findings", files["findings.csv"],
+                           _finding_row_attributes)
+
+
+def _finding_row_attributes(findings: pd.DataFrame) -> list[str]:
+    """Each finding row's severity and category, for the filters of the Issues section."""
+    return [f' data-severity="{escape(str(severity))}" data-category="{escape(str(category))}"'
+            for severity, category in zip(findings["severity"], findings["category"],
+                                          strict=True)]
 
 
 FINDING_COLUMNS = [
@@ -378,17 +715,17 @@ CLUSTER_COLUMNS = [
 ]
 
 
-def _pages_section(audit: Audit) -> str:
+def _pages_section(audit: Audit, files: Mapping[str, str]) -> str:
     pages = audit.pages.sort_values("pagerank", ascending=False, na_position="last")
-    return _filtered_table(pages, PAGE_COLUMNS, "pages", "pages.csv")
+    return _filtered_table(pages, PAGE_COLUMNS, "pages", files["pages.csv"])
 
 
-def _clusters_section(audit: Audit) -> str:
+def _clusters_section(audit: Audit, files: Mapping[str, str]) -> str:
     clusters = audit.clusters.sort_values("size", ascending=False)
-    return _filtered_table(clusters, CLUSTER_COLUMNS, "clusters", "pages.csv")
+    return _filtered_table(clusters, CLUSTER_COLUMNS, "clusters", files["pages.csv"])
 
 
-def _changes_section(changes: pd.DataFrame) -> str:
+def _changes_section(changes: pd.DataFrame, files: Mapping[str, str]) -> str:
     if changes.empty:
         return "<p>Nothing changed since the previous crawl.</p>"
     counts = changes["change"].value_counts().rename_axis("change").reset_index(name="count")
@@ -405,31 +742,38 @@ def _changes_section(changes: pd.DataFrame) -> str:
         [Column("change", "Change"), Column("count", "Rows", "number")],
         "",
         "table-changes-summary",
-    ) + _filtered_table(changes, columns, "changes", "changes.csv")
+    ) + _filtered_table(changes, columns, "changes", files["changes.csv"])
 
 
 # ---------------------------------------------------------------- page
 
 
-def _sections(audit: Audit, charts: list[Path]) -> list[tuple[str, str, Callable[[], str]]]:
+def _sections(
+    audit: Audit, charts: list[Path], graph: TopicGraph | None, data: dict,
+    files: Mapping[str, str]
+) -> list[tuple[str, str, Callable[[], str]]]:
     sections = [
         ("overview", "Overview", lambda: _cards(audit)),
-        ("charts", "Charts", lambda: _chart_figures(charts)),
-        ("findings", "Findings by severity", lambda: _findings_section(audit)),
+        ("issues", "Issues by severity and category", lambda: _issues_section(audit, files)),
         (
             "links-to-fix",
-            "Off-topic and promotional links, page by page",
-            lambda: _flagged_section(audit),
+            "Off-topic and promotional links, by target and anchor",
+            lambda: _flagged_section(audit, files),
         ),
+        ("page-lookup", "One page: its links and findings",
+         lambda: _page_view_section(data, files)),
+        ("link-graph", "Link graph by topic", lambda: _graph_section(graph, audit)),
+        ("charts", "Charts", lambda: _chart_figures(charts)),
+        ("all-findings", "Every finding", lambda: _all_findings_section(audit, files)),
     ]
-    sections.append(("all-findings", "Every finding", lambda: _all_findings_section(audit)))
     if audit.changes is not None:
         sections.append(
-            ("changes", "Changes since the previous crawl", lambda: _changes_section(audit.changes))
+            ("changes", "Changes since the previous crawl",
+             lambda: _changes_section(audit.changes, files))
         )
     sections += [
-        ("pages", "Pages", lambda: _pages_section(audit)),
-        ("clusters", "Topic clusters", lambda: _clusters_section(audit)),
+        ("pages", "Pages", lambda: _pages_section(audit, files)),
+        ("clusters", "Topic clusters", lambda: _clusters_section(audit, files)),
     ]
     return sections
 
@@ -464,11 +808,17 @@ def _csp(script: str) -> str:
     )
 
 
-def render_html(audit: Audit, charts: list[Path]) -> str:
-    """The whole report page as one string."""
+def render_html(audit: Audit, charts: list[Path],
+                files: Mapping[str, str] | None = None) -> str:
+    """The whole report page as one string; ``files`` names the file each table was
+    written to (``links.csv`` -> ``links.jsonl``), the CSV names if not given."""
+    files = {**TABLE_FILES, **(files or {})}
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
-    sections = _sections(audit, charts)
+    graph = topic_graph(audit)
+    data = page_data(audit, graph.node_of_page if graph is not None else None)
+    data["topics"] = [] if graph is None else [str(t) for t in graph.nodes["topic"]]
+    sections = _sections(audit, charts, graph, data, files)
     toc = "".join(f'<a href="#{key}">{escape(title)}</a>' for key, title, _ in sections)
     body = "".join(
         f'<section id="{key}"><h2>{escape(title)}</h2>{render()}</section>'
@@ -485,14 +835,15 @@ def render_html(audit: Audit, charts: list[Path]) -> str:
         f"<p>Crawl {audit.crawl_id} from {_link(audit.start_url)}, "
         f"{_text(audit.started_at)} to {finished}</p></header>"
         f'{_banners(audit)}<nav class="toc">{toc}</nav><main>{body}</main>'
-        f"<script>{script}</script></body></html>\n"
+        f"{_page_data_script(data)}<script>{script}</script></body></html>\n"
     )
 
 
-def write_html(audit: Audit, out_dir: Path, charts: list[Path]) -> Path:
-    """Write DIR/index.html and return its path."""
+def write_html(audit: Audit, out_dir: Path, charts: list[Path],
+               files: Mapping[str, str] | None = None) -> Path:
+    """Write DIR/index.html and return its path; ``files`` as for :func:`render_html`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render_html(audit, charts), encoding="utf-8")
+    path.write_text(render_html(audit, charts, files), encoding="utf-8")
     return path

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from analysis.model import Audit, Stages, with_failures
-from writers import SHEET_ROWS, charts
-from writers.background import Background
-from writers.html_report import write_html
-from writers.tables import CONTRACT_COLUMNS, write_csv, write_parquet
-from writers.xlsx import write_xlsx
+from linkaudit.analysis.model import Audit, Stages, with_failures
+from linkaudit.writers import SHEET_ROWS, charts
+from linkaudit.writers.background import Background
+from linkaudit.writers.html_report import write_html
+from linkaudit.writers.tables import CONTRACT_COLUMNS, table_file, write_table
+from linkaudit.writers.xlsx import write_xlsx
 
 CSV_FILES = {
     "pages.csv": "pages",
@@ -27,8 +27,6 @@ CSV_FILES = {
     "findings.csv": "findings",
     "offtopic_links.csv": "offtopic",
 }
-# How the full link table may be written ([report] links_format): the file it makes.
-LINK_FILES = {"csv": "links.csv", "csv.gz": "links.csv.gz", "parquet": "links.parquet"}
 # Working columns that would only confuse a report reader.
 HIDDEN_COLUMNS = {"links": ["landing"]}
 INCOMPLETE_MARKER = "INCOMPLETE.txt"
@@ -46,40 +44,50 @@ def write_marker(out_dir: Path, audit: Audit) -> Path:
     return path
 
 
-def _csv(audit: Audit, out_dir: Path, name: str, file_name: str | None = None) -> Path:
-    """The contract file ``name`` (written as ``file_name``: ``links.csv.gz`` or
-    ``links.parquet`` for the link table, by ``[report] links_format``)."""
+def _table(audit: Audit, out_dir: Path, name: str, file_name: str) -> Path:
+    """The contract table ``name`` (``links.csv``) written as ``file_name``, whose ending
+    says the format (``links.parquet``)."""
     attribute = CSV_FILES[name]
     frame = getattr(audit, attribute).drop(columns=HIDDEN_COLUMNS.get(attribute, []),
                                            errors="ignore")
-    path = out_dir / (file_name or name)
-    if path.suffix == ".parquet":
-        return write_parquet(frame, path, CONTRACT_COLUMNS[name])
-    return write_csv(frame, path, CONTRACT_COLUMNS[name])
+    return write_table(frame, out_dir / file_name, CONTRACT_COLUMNS[name])
+
+
+def report_files(table_format: str = "csv", links_format: str = "") -> dict[str, str]:
+    """The file each table is written to, by table name (``links.csv`` -> ``links.jsonl``):
+    every table in ``table_format``, the link table in ``links_format`` when one is given."""
+    names = {name: table_file(name, table_format) for name in (*CSV_FILES, "changes.csv")}
+    if links_format:
+        names["links.csv"] = table_file("links.csv", links_format)
+    return names
 
 
 def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
-                  xlsx_max_rows: int = SHEET_ROWS, links_format: str = "csv",
-                  profile: dict[str, tuple[float, float]] | None = None
+                  xlsx_max_rows: int = SHEET_ROWS, table_format: str = "csv",
+                  links_format: str = "",
+                  profile: dict[str, tuple[float, float]] | None = None,
+                  progress: Callable[[str], None] | None = None
                   ) -> tuple[Audit, list[Path]]:
     """Every file of the report folder; returns the audit (with the writers' failures
     added) and the paths written. ``profile``, if given, receives what each file cost
-    (seconds, peak RSS in MiB). ``links_format`` is how the full link table is written:
-    ``csv`` (links.csv), ``csv.gz`` (links.csv.gz) or ``parquet`` (links.parquet)."""
+    (seconds, peak RSS in MiB). ``table_format`` is how the tables are written: ``csv``
+    (pages.csv, ...), ``csv.gz``, ``parquet`` or ``jsonl``; ``links_format``, if given, is
+    the link table's own. ``progress`` is told each file as its writing starts."""
     out_dir.mkdir(parents=True, exist_ok=True)
     marker = write_marker(out_dir, audit)
     (out_dir / ERRORS_LOG).unlink(missing_ok=True)  # an earlier run's
-    stages = Stages(f"crawl {audit.crawl_id}", audit.failures)
+    stages = Stages(f"crawl {audit.crawl_id}", audit.failures, listener=progress)
 
     def run(stage: str, subject: str, work: Callable[[], Path | None]) -> Path | None:
         return stages.run(stage, work, None, subject=subject, fatal=FATAL)
 
-    links_file = LINK_FILES[links_format]
+    files = report_files(table_format, links_format)
     # The workbook, the slowest file, is written beside the others (writers/background.py);
     # it lists the failures known when it starts: the analysis's, not the other writers'.
     workbook = Background(lambda: write_xlsx(audit, out_dir / "report.xlsx",
                                              max_rows=xlsx_max_rows,
-                                             full_files={"links": links_file})) \
+                                             full_files={name.removesuffix(".csv"): file
+                                                         for name, file in files.items()})) \
         if xlsx else None
     try:
         # Charts first, the HTML page last: each file then shows the failures before it.
@@ -89,21 +97,22 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
         audit = with_failures(audit, stages.failures)
         written: list[Path | None] = list(shown)
         for name in CSV_FILES:
-            file_name = links_file if name == "links.csv" else name
-            written.append(run("csv", file_name,
-                               lambda n=name, f=file_name: _csv(audit, out_dir, n, f)))
+            written.append(run("csv", files[name],
+                               lambda n=name: _table(audit, out_dir, n, files[n])))
         if audit.changes is not None:
-            written.append(run("csv", "changes.csv",
-                               lambda: write_csv(audit.changes, out_dir / "changes.csv")))
+            written.append(run("csv", files["changes.csv"], lambda: write_table(
+                audit.changes, out_dir / files["changes.csv"])))
         audit = with_failures(audit, stages.failures)
         in_findings = len(audit.failures)
         if workbook is not None:
             written.append(run("workbook", "report.xlsx", workbook.join))
         audit = with_failures(audit, stages.failures)
-        written.append(run("html", "index.html", lambda: write_html(audit, out_dir, shown)))
+        written.append(run("html", "index.html",
+                           lambda: write_html(audit, out_dir, shown, files)))
         audit = with_failures(audit, stages.failures)
         if len(audit.failures) > in_findings:  # failed after findings.csv was written
-            run("csv", "findings.csv", lambda: _csv(audit, out_dir, "findings.csv"))
+            run("csv", files["findings.csv"],
+                lambda: _table(audit, out_dir, "findings.csv", files["findings.csv"]))
         if audit.failures:
             written.append(write_error_log(audit, out_dir / ERRORS_LOG))
         marker.unlink()

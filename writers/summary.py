@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.model import SEVERITIES, Audit, flags
+from linkaudit.analysis.model import SEVERITIES, Audit, flags
+from linkaudit.writers import TABLE_FORMATS
 
 # What editors act on first, after errors: links that send readers off topic or
 # sell to them, then links that lead nowhere, then structure and content issues.
@@ -80,6 +82,17 @@ def _true_count(frame: pd.DataFrame, column: str) -> int:
     return int(flags(frame[column]).sum())
 
 
+# What each of :func:`headline_counts` counts, as the report page and the workbook word it.
+HEADLINE_LABELS = {
+    "pages": "pages crawled",
+    "indexable": "indexable pages",
+    "links": "links",
+    "internal_links": "internal links",
+    "off_topic_links": "off-topic links",
+    "promotional_links": "promotional links",
+}
+
+
 def headline_counts(audit: Audit) -> dict[str, int]:
     """The numbers the reports open with."""
     return {
@@ -124,6 +137,10 @@ def top_problems(audit: Audit, limit: int = 5) -> list[Problem]:
     return problems[:limit]
 
 
+TABLE_LABELS = {"csv": "CSV", "csv.gz": "compressed CSV", "parquet": "Parquet",
+                "jsonl": "JSON Lines"}
+
+
 def _report_files(report_dir: Path) -> list[str]:
     lines = [f"Reports in {report_dir}"]
     for name, what in (
@@ -133,10 +150,17 @@ def _report_files(report_dir: Path) -> list[str]:
     ):
         if (report_dir / name).exists():
             lines.append(f"  {name:<12} {what}")
-    csvs = len(list(report_dir.glob("*.csv"))) if report_dir.is_dir() else 0
-    pngs = len(list(report_dir.glob("*.png"))) if report_dir.is_dir() else 0
-    if csvs or pngs:
-        lines.append(f"  {csvs} CSV files, {pngs} charts")
+    names = [p.name for p in report_dir.iterdir()] if report_dir.is_dir() else []
+    # The tables, by format (a name's ending says it: links.csv.gz is compressed CSV).
+    kinds = Counter(next((kind for kind, end in sorted(TABLE_FORMATS.items(),
+                                                      key=lambda item: -len(item[1]))
+                          if name.endswith(end)), None) for name in names)
+    kinds.pop(None, None)
+    tables = ", ".join(f"{n} {TABLE_LABELS[kind]} file{'s' if n != 1 else ''}"
+                       for kind, n in sorted(kinds.items()))
+    pngs = sum(name.endswith(".png") for name in names)
+    if tables or pngs:
+        lines.append(f"  {tables or '0 tables'}, {pngs} charts")
     return lines
 
 

@@ -13,10 +13,14 @@ import gzip
 import io
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from linkaudit.writers import TABLE_FORMATS
 
 # The contract's columns of each CSV file, in contract order.
 CONTRACT_COLUMNS: dict[str, list[str]] = {
@@ -67,23 +71,59 @@ def write_csv(df: pd.DataFrame, path: Path, columns: list[str] | None = None) ->
     return path
 
 
+
+
+JSONL_CHUNK = 100_000  # rows turned into text at a time
+
+
+def table_file(name: str, table_format: str) -> str:
+    """The file a contract table is written to: ``table_file("links.csv", "parquet")`` is
+    ``links.parquet``."""
+    return name.removesuffix(".csv") + TABLE_FORMATS[table_format]
+
+
+def write_table(df: pd.DataFrame, path: Path, columns: list[str] | None = None) -> Path:
+    """``df`` written in the format its file name ends with (:data:`TABLE_FORMATS`)."""
+    path = Path(path)
+    if columns is None:
+        columns = CONTRACT_COLUMNS.get(path.name.split(".")[0] + ".csv", [])
+    if path.suffix == ".parquet":
+        return write_parquet(df, path, columns)
+    if path.suffix == ".jsonl":
+        return write_jsonl(df, path, columns)
+    return write_csv(df, path, columns)
+
+
+def write_jsonl(df: pd.DataFrame, path: Path, columns: list[str]) -> Path:
+    """``df`` as JSON Lines: one object a row, the contract's columns first, values typed
+    (numbers, ``true``/``false``, ``null`` for a missing value), UTF-8 without a byte-order
+    mark; return ``path``. Like Parquet, read by data tools: no formula guard."""
+    ordered = _contract_order(df, columns, path.name)
+    with _replacing(path) as temporary, \
+            open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+        for start in range(0, len(ordered), JSONL_CHUNK):
+            text = ordered.iloc[start:start + JSONL_CHUNK].to_json(
+                orient="records", lines=True, force_ascii=False, date_format="iso",
+                date_unit="s")
+            # pandas writes "/" as "\/" (valid, but URLs read badly). Every "/" it writes
+            # is escaped, so each "\/" is one escaped slash: undone, it is still JSON.
+            handle.write(text.replace("\\/", "/").rstrip("\n") + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
 def write_parquet(df: pd.DataFrame, path: Path, columns: list[str]) -> Path:
     """``df`` as Parquet, the contract's columns first, values typed (no text formatting:
     a Parquet file is read by data tools, not run as a spreadsheet); return ``path``."""
     try:
         import pyarrow  # noqa: F401
     except ImportError as exc:
-        raise RuntimeError("a Parquet link table needs pyarrow: "
+        raise RuntimeError("Parquet files need pyarrow: "
                            "pip install 'linkaudit[parquet]'") from exc
     ordered = _contract_order(df, columns, path.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with _replacing(path) as temporary:
         ordered.to_parquet(temporary, index=False, compression="zstd")
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -147,12 +187,24 @@ def _format_cell(value: object) -> str:
     return neutralise(str(value))
 
 
-def _atomic_write(path: Path, frame: pd.DataFrame) -> None:
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` to write to: renamed onto ``path`` when the block
+    ends, deleted if it raises, so ``path`` is never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    # os.open with 0o666 lets the umask decide the permissions, as for any new file.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _atomic_write(path: Path, frame: pd.DataFrame) -> None:
+    with _replacing(path) as temporary:
+        # os.open with 0o666 lets the umask decide the permissions, as for any new file.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with open(descriptor, "wb") as raw:
             packed = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) \
                 if path.suffix == ".gz" else None
@@ -164,7 +216,3 @@ def _atomic_write(path: Path, frame: pd.DataFrame) -> None:
                 packed.close()  # writes the trailer; leaves ``raw`` open
             raw.flush()
             os.fsync(raw.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -4,7 +4,7 @@ relevance); the package re-exports the names the rest of linkaudit uses. See
 docs/relevance.md.
 """
 
-from analysis.topics.model import (
+from linkaudit.analysis.topics.model import (
     DocumentTerms,
     TopicModel,
     build_topic_model,
@@ -14,9 +14,13 @@ from analysis.topics.model import (
     top_terms,
     with_clusters,
 )
-from analysis.topics.relevance import link_relevance, off_topic_mask
-from analysis.topics.thresholds import equal_error_threshold, neighbourhood, otsu_threshold
-from analysis.topics.vectors import blend
+from linkaudit.analysis.topics.relevance import link_relevance, off_topic_mask
+from linkaudit.analysis.topics.thresholds import (
+    equal_error_threshold,
+    neighbourhood,
+    otsu_threshold,
+)
+from linkaudit.analysis.topics.vectors import blend
 
 __all__ = [
     "DocumentTerms",

@@ -17,7 +17,7 @@ from sklearn.metrics.pairwise import cosine_distances
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_random_state
 
-from analysis.text import available_languages, fold_accents, stopwords
+from linkaudit.analysis.text import available_languages, fold_accents, stopwords
 
 MAX_CLUSTERS = 40
 MIN_SILHOUETTE = 0.02  # below this no split of the site beats "one topic"

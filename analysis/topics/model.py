@@ -15,16 +15,16 @@ from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from analysis.text import content_key
-from analysis.topics.clustering import (
+from linkaudit.analysis.text import content_key
+from linkaudit.analysis.topics.clustering import (
     cluster_by_language,
     cluster_term_ids,
     cluster_vectors,
     name_clusters,
     nameless_terms,
 )
-from analysis.topics.thresholds import Calibration, calibrate, site_similarities
-from analysis.topics.vectors import (
+from linkaudit.analysis.topics.thresholds import Calibration, calibrate, site_similarities
+from linkaudit.analysis.topics.vectors import (
     ReferenceSimilarities,
     display_map,
     document_pairs,
@@ -72,7 +72,7 @@ class TopicModel:
 class DocumentTerms:
     """The analysed words of pages, kept so that they are analysed once: by a model built
     again with a few pages' texts changed (coherence leaves drifting sections out), or
-    ahead of the audit while the crawl runs (:mod:`analysis.prepare`). A page's words are
+    ahead of the audit while the crawl runs (:mod:`linkaudit.analysis.prepare`). A page's words are
     reused only while its fields (language, text, title, h1, headings) are the same, told
     by a digest of them; ``counts`` are the (stem, surface word) counts of the pages of the
     last :meth:`tokens` call."""
@@ -133,7 +133,7 @@ def build_topic_model(
     docs: pd.DataFrame, n_topics: int | None = None, random_state: int = 0, *,
     terms: DocumentTerms | None = None, clustered: bool = True,
 ) -> TopicModel:
-    """Fit the site's topic model on :func:`analysis.text.page_documents` output.
+    """Fit the site's topic model on :func:`linkaudit.analysis.text.page_documents` output.
 
     ``n_topics`` fixes the number of clusters; by default it is chosen by silhouette.
     ``terms`` reuses the words of pages analysed for an earlier model of the same site.

@@ -11,11 +11,16 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from analysis.text import analyse
-from analysis.topics.clustering import LABEL_TERMS
-from analysis.topics.model import TopicModel, top_terms
-from analysis.topics.thresholds import neighbourhood
-from analysis.topics.vectors import chunks, language_codes, pair_similarity, similarity_rows
+from linkaudit.analysis.text import analyse
+from linkaudit.analysis.topics.clustering import LABEL_TERMS
+from linkaudit.analysis.topics.model import TopicModel, top_terms
+from linkaudit.analysis.topics.thresholds import neighbourhood
+from linkaudit.analysis.topics.vectors import (
+    chunks,
+    language_codes,
+    pair_similarity,
+    similarity_rows,
+)
 
 # A sentence about the source page that describes the target bridges the two (see
 # _clear_bridged): both cosines at this many times the off-topic threshold or more.

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from scipy import sparse, special
 
-from analysis.topics.vectors import (
+from linkaudit.analysis.topics.vectors import (
     CHUNK_ROWS,
     ReferenceSimilarities,
     chunks,

@@ -13,7 +13,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from analysis.text import analyse
+from linkaudit.analysis.text import analyse
 
 # Extra copies of title / h1 / sub-heading words: they state what a page is about.
 TITLE_WEIGHT = 2
@@ -90,12 +90,22 @@ def fit_lsa(tfidf: sparse.csr_matrix, random_state: int) -> tuple[TruncatedSVD |
 # ------------------------------------------------------------------------ similarity
 
 
+NOISE_FLOOR = 1e-9
+
+
 def blend(tfidf_cos: np.ndarray, lsa_cos: np.ndarray | None) -> np.ndarray:
-    """Similarity in 0-1 from TF-IDF and LSA cosines (TF-IDF alone when there is no LSA)."""
+    """Similarity in 0-1 from TF-IDF and LSA cosines (TF-IDF alone when there is no LSA).
+
+    Below :data:`NOISE_FLOOR` it is 0: the cosine of two pages that share no word comes
+    out of floating point as 1e-16 or so, and a threshold calibrated on such values would
+    be noise (its exact value changes with the BLAS library).
+    """
     if lsa_cos is None:
-        return np.clip(tfidf_cos, 0.0, 1.0)
-    blended = TFIDF_SHARE * tfidf_cos + (1 - TFIDF_SHARE) * np.clip(lsa_cos, 0.0, None)
-    return np.clip(blended, 0.0, 1.0)
+        blended = np.clip(tfidf_cos, 0.0, 1.0)
+    else:
+        blended = np.clip(TFIDF_SHARE * tfidf_cos
+                          + (1 - TFIDF_SHARE) * np.clip(lsa_cos, 0.0, None), 0.0, 1.0)
+    return np.where(blended < NOISE_FLOOR, 0.0, blended)
 
 
 def pair_similarity(

@@ -1,7 +1,7 @@
 """The site spider: breadth-first over one site, one record per requested URL.
 
-It only navigates. What a page says comes from :func:`crawler.extract.extract_page`;
-what the crawl store keeps is written by :class:`crawler.pipelines.StorePipeline`.
+It only navigates. What a page says comes from :func:`linkaudit.crawler.extract.extract_page`;
+what the crawl store keeps is written by :class:`linkaudit.crawler.pipelines.StorePipeline`.
 
     scrapy crawl site -a start_url=http://127.0.0.1:8000/article.html
 """
@@ -14,19 +14,21 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.internet.threads import deferToThread
 
-import storage
-from crawler.extract import extract_page
-from crawler.items import PageItem
-from crawler.middlewares import AlreadyFetched, OffSite
-from crawler.options import CrawlOptions, UrlFilter
-from crawler.urls import Site, host_of, normalize_url, rehost
+from linkaudit import storage
+from linkaudit.crawler.external import ExternalChecks
+from linkaudit.crawler.extract import extract_page
+from linkaudit.crawler.items import ExternalCheckItem, PageItem
+from linkaudit.crawler.middlewares import AlreadyFetched, OffSite
+from linkaudit.crawler.options import CrawlOptions, UrlFilter
+from linkaudit.crawler.urls import Site, host_of, normalize_url, rehost
 
 # Sitemap-only URLs wait until every page reachable by links has been requested, so the
 # pages that links do reach get their real click depth.
@@ -78,6 +80,7 @@ class SiteSpider(scrapy.Spider):
         self.previous: PreviousCrawl | None = None  # set by from_crawler when conditional
         self.cut_urls: dict[str, set[str]] = {}  # limit -> URLs it kept out
         self.excluded: set[str] = set()  # URLs the include / exclude patterns kept out
+        self.external: ExternalChecks | None = None  # set by from_crawler: check_external
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -105,6 +108,12 @@ class SiteSpider(scrapy.Spider):
         spider.max_sitemap_size = settings.getint("DOWNLOAD_MAXSIZE", 10 * 1024 * 1024)
         spider.previous = PreviousCrawl.open(settings.get("LINKAUDIT_STORE"),
                                              settings.getint("LINKAUDIT_PREVIOUS_CRAWL", 0))
+        # A distributed crawl checks no external link (docs/distributed.md).
+        if options.check_external and not options.frontier:
+            spider.external = ExternalChecks(options.max_external, options.timeout)
+            spider.external.skip(_checked_already(settings.get("LINKAUDIT_STORE"),
+                                                  settings.getint("LINKAUDIT_CRAWL_ID", 0)))
+            crawler.signals.connect(spider._headers_only, signal=signals.headers_received)
         return spider
 
     # -- scheduling -------------------------------------------------------------
@@ -122,6 +131,8 @@ class SiteSpider(scrapy.Spider):
         for url, depth, referrer in self.resume_frontier:
             if self._internal(self._local(url)):  # the store also holds external targets
                 yield from self._schedule(self._local(url), depth, "resume", referrer)
+            else:
+                yield from self._check_external([url])
         if self.use_sitemaps:
             root = urljoin(self.start_url, "/")
             yield scrapy.Request(urljoin(root, "/robots.txt"), callback=self.parse_robots,
@@ -230,9 +241,11 @@ class SiteSpider(scrapy.Spider):
             item.carried_from = self.previous.crawl_id
             yield item
             next_depth = None if depth is None else depth + 1
-            for target in self.previous.targets(item.url):
+            targets = self.previous.targets(item.url)
+            for target in targets:
                 if self._internal(target):
                     yield from self._schedule(target, next_depth, "link", item.url)
+            yield from self._check_external(targets)
             return
         if 300 <= response.status < 400:
             location = _header(response, "Location")
@@ -271,9 +284,44 @@ class SiteSpider(scrapy.Spider):
             fresh = target not in self.seen or target in self.sitemap_pending
             if fresh and self._internal(target):
                 yield from self._schedule(target, depth, "link", item.url)
+        yield from self._check_external(link.target for link in extract.links if link.target)
 
     def _internal(self, url: str) -> bool:
         return url in self.site
+
+    # -- external link checks (crawler/external.py) -------------------------------
+
+    def _check_external(self, targets: Iterable[str]) -> Iterator[scrapy.Request]:
+        """Queue the external ones of ``targets`` for a check (each once per crawl, outside
+        the page budget, within ``max_external``) and send what may go now."""
+        if self.external is None:
+            return
+        for target in targets:
+            if not self._internal(target) and not self.external.add(target):
+                self._cut("max_external", target)
+        yield from self.external.release(self)
+
+    def parse_external(self, response: Response) -> Iterator[Any]:
+        item = self.external.answered(response.meta["la_external"], response.status,
+                                      _header(response, "Location"),
+                                      response.meta.get("download_latency"))
+        yield from self._external_outputs(item)
+
+    def external_failed(self, failure: Any) -> Iterator[Any]:
+        item = self.external.failed(failure.request.meta["la_external"], _describe(failure))
+        yield from self._external_outputs(item)
+
+    def _external_outputs(self, item: ExternalCheckItem | None) -> Iterator[Any]:
+        if item is not None:
+            self.crawler.stats.inc_value("linkaudit/external/checked")
+            yield item
+        yield from self.external.release(self)
+
+    def _headers_only(self, request: scrapy.Request, **_: Any) -> None:
+        """An external check reads the status and headers only: the body is not downloaded
+        (the response reaches ``parse_external`` without it)."""
+        if request.meta.get("la_external"):
+            raise StopDownload(fail=False)
 
     def _local(self, url: str) -> str:
         """An address on a production alias, read as the same path on the audited copy."""
@@ -408,6 +456,17 @@ class PreviousCrawl:
 
     def targets(self, url: str) -> list[str]:
         return storage.followed_targets(self.conn, self.crawl_id, url)
+
+
+def _checked_already(store_path: str | None, crawl_id: int) -> set[str]:
+    """External URLs the crawl being resumed has checked (none for a new crawl)."""
+    if not store_path or not crawl_id:
+        return set()
+    conn = storage.readonly(store_path)
+    try:
+        return storage.checked_external(conn, crawl_id)
+    finally:
+        conn.close()
 
 
 def _describe(failure: Any) -> str:

@@ -5,7 +5,7 @@
 Prints, per CMS and in all: pages whose main-content word count is within tolerance,
 precision and recall of the links labelled ``content`` against the links of the
 article body (page by page, and once the site's template links are set apart as the
-audit does: ``analysis.templates``), and the share of sampled other links given the
+audit does: ``linkaudit.analysis.templates``), and the share of sampled other links given the
 labelled position. ``--pages`` lists every page that misses.
 """
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.templates import template_links
-from crawler.extract import extract_page
-from crawler.items import PageExtract
+from linkaudit.analysis.templates import template_links
+from linkaudit.crawler.extract import extract_page
+from linkaudit.crawler.items import PageExtract
 
 CORPUS = Path(__file__).parent / "pages"
 WORD_SHARE = 0.10  # a word count is right within 10%...

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from crawler.decoding import parse_html
-from crawler.positions import BLOCK_TAGS, SKIPPED_TAGS
-from crawler.sentences import collapse_whitespace, count_words
+from linkaudit.crawler.decoding import parse_html
+from linkaudit.crawler.positions import BLOCK_TAGS, SKIPPED_TAGS
+from linkaudit.crawler.sentences import collapse_whitespace, count_words
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "link", "iframe", "object", "embed")
 _KEEP_LINK_RELS = {"canonical", "alternate", "next", "prev", "amphtml"}
