@@ -194,13 +194,24 @@ class _BlockVectors:
     lsa_titles: np.ndarray | None
 
 
+BLOCK_CHUNK = 2000
+
+
 def _block_vectors(model: TopicModel, blocks: pd.DataFrame) -> _BlockVectors:
     rows = blocks["url"].map(model.index).to_numpy()
-    tokens = [
-        [t for t, _ in analyse(text, model.langs[row])] if isinstance(text, str) else []
-        for text, row in zip(blocks["text"], rows, strict=True)
-    ]
-    tfidf = sparse.csr_matrix(model.vectorizer.transform(tokens))
+    # The words of a few thousand blocks at a time: a site's blocks hold millions of them,
+    # and only their vectors are kept.
+    texts, parts, weights = blocks["text"].tolist(), [], []
+    for start in range(0, len(texts), BLOCK_CHUNK):
+        tokens = [
+            [t for t, _ in analyse(text, model.langs[row])] if isinstance(text, str) else []
+            for text, row in zip(texts[start:start + BLOCK_CHUNK],
+                                 rows[start:start + BLOCK_CHUNK], strict=True)
+        ]
+        parts.append(sparse.csr_matrix(model.vectorizer.transform(tokens)))
+        weights.extend(len(t) for t in tokens)
+    tfidf = sparse.csr_matrix(sparse.vstack(parts)) if parts else \
+        sparse.csr_matrix((0, len(model.terms)))
     titles = sparse.csr_matrix(
         model.vectorizer.transform(
             [
@@ -212,7 +223,7 @@ def _block_vectors(model: TopicModel, blocks: pd.DataFrame) -> _BlockVectors:
     has_lsa = model.svd is not None
     return _BlockVectors(
         rows=rows,
-        weights=np.array([len(t) for t in tokens], dtype=float),
+        weights=np.array(weights, dtype=float),
         tfidf=tfidf,
         titles=titles,
         lsa=normalize(model.svd.transform(tfidf)) if has_lsa else None,

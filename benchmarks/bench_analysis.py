@@ -2,6 +2,7 @@
 crawl store, then loaded, analysed and written as reports, each step timed.
 
     .venv/bin/python benchmarks/bench_analysis.py [PAGES] [--links-per-page N] [--json FILE]
+        [--store PATH]
 
 ``--json`` writes the figures to FILE instead of appending a line to results.md (the
 growth benchmark, bench_growth.py, runs this script once per size).
@@ -87,13 +88,16 @@ def main() -> None:
     parser.add_argument("pages", type=int, nargs="?", default=2000)
     parser.add_argument("--links-per-page", type=int, default=20)
     parser.add_argument("--json", type=Path, help="write the figures here, not to results.md")
+    parser.add_argument("--store", type=Path,
+                        help="keep the generated store here and reuse it when it exists")
     args = parser.parse_args()
     pages = args.pages
     config = load_config()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "s.sqlite"
+        path = args.store or Path(tmp) / "s.sqlite"
         started = time.perf_counter()
-        build_store(path, pages, args.links_per_page)
+        if not path.exists():
+            build_store(path, pages, args.links_per_page)
         build_seconds = time.perf_counter() - started
         build_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         timings = {}

@@ -258,6 +258,31 @@ def test_suggestions_are_ranked_best_first(model, scored):
     assert list(sims) == sorted(sims, reverse=True)
 
 
+def test_a_large_sites_suggestion_pool_is_the_source_topic_then_the_nearest(model,
+                                                                            monkeypatch):
+    from linkaudit.analysis.topics import relevance
+
+    monkeypatch.setattr(relevance, "SUGGESTION_POOL", 5)  # a cluster of 4 is too small
+    pools = relevance.suggestion_pools(model)
+    assert pools is not None and set(pools) == set(np.unique(model.labels))
+    for cluster, pool in pools.items():
+        own = np.flatnonzero(model.labels == cluster)
+        assert set(own) <= set(pool) and len(pool) >= 5
+        assert len(pool) < model.size  # one nearest cluster is enough
+        assert list(pool) == sorted(pool)
+
+
+def test_suggestions_from_pools_are_those_of_a_scan_of_every_page(model, scored,
+                                                                  monkeypatch):
+    from linkaudit.analysis.topics import relevance
+
+    monkeypatch.setattr(relevance, "SUGGESTION_POOL", 5)
+    pooled = link_relevance(model, _all_links())
+    assert relevance.suggestion_pools(model) is not None
+    assert pooled["off_topic"].any()
+    assert pooled["suggested_targets"].tolist() == scored["suggested_targets"].tolist()
+
+
 def test_on_topic_links_get_no_suggestions(scored):
     assert (scored.loc[~scored["off_topic"], "suggested_targets"] == "").all()
 

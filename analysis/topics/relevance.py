@@ -16,10 +16,10 @@ from linkaudit.analysis.topics.clustering import LABEL_TERMS
 from linkaudit.analysis.topics.model import TopicModel, top_terms
 from linkaudit.analysis.topics.thresholds import neighbourhood
 from linkaudit.analysis.topics.vectors import (
+    ReferenceSimilarities,
     chunks,
     language_codes,
     pair_similarity,
-    similarity_rows,
 )
 
 # A sentence about the source page that describes the target bridges the two (see
@@ -77,18 +77,52 @@ def off_topic_mask(
     return off & (rows != cols)
 
 
+PAIR_CHUNK = 200_000  # pairs whose term products are held at once
+
+
 def _shared_terms(model: TopicModel, rows: np.ndarray, cols: np.ndarray) -> list[list[str]]:
-    """Per pair, the terms contributing most to the two pages' TF-IDF cosine."""
+    """Per pair, the terms contributing most to the two pages' TF-IDF cosine (ties: the
+    lower term column first)."""
     if len(rows) == 0 or model.tfidf.shape[1] == 0:
         return [[] for _ in rows]
-    products = sparse.csr_matrix(model.tfidf[rows].multiply(model.tfidf[cols]))
-    shared = []
-    for i in range(products.shape[0]):
-        start, end = products.indptr[i], products.indptr[i + 1]
-        cols_i, weights = products.indices[start:end], products.data[start:end]
-        order = np.lexsort((cols_i, -weights))[:LABEL_TERMS]
-        shared.append([model.display.get(model.terms[c], model.terms[c]) for c in cols_i[order]])
+    names = np.array([model.display.get(t, t) for t in model.terms.tolist()], dtype=object)
+    shared: list[list[str]] = []
+    for start in range(0, len(rows), PAIR_CHUNK):
+        part = slice(start, start + PAIR_CHUNK)
+        shared.extend(_top_products(model.tfidf, rows[part], cols[part], names))
     return shared
+
+
+def _top_products(tfidf: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray,
+                  names: np.ndarray) -> list[list[str]]:
+    """The LABEL_TERMS largest term products of each pair, best first: the largest of
+    every pair at once (a segment maximum), taken out, LABEL_TERMS times; no sort."""
+    products = sparse.csr_matrix(tfidf[rows].multiply(tfidf[cols]))
+    products.sort_indices()
+    data, indptr = products.data.astype(float), products.indptr
+    lengths = np.diff(indptr)
+    pair_of = np.repeat(np.arange(len(rows)), lengths)
+    filled = lengths > 0
+    starts, filled_lengths = indptr[:-1][filled], lengths[filled]
+    picked_pairs, picked_terms = [], []
+    for _ in range(LABEL_TERMS):
+        if len(data) == 0:
+            break
+        best = np.repeat(np.maximum.reduceat(data, starts), filled_lengths)
+        positions = np.flatnonzero((data == best) & (best > -np.inf))
+        if len(positions) == 0:
+            break
+        pairs = pair_of[positions]
+        first = positions[np.r_[True, pairs[1:] != pairs[:-1]]]  # the lowest term of a tie
+        picked_pairs.append(pair_of[first])
+        picked_terms.append(products.indices[first])
+        data[first] = -np.inf
+    if not picked_pairs:
+        return [[] for _ in rows]
+    pairs, terms = np.concatenate(picked_pairs), np.concatenate(picked_terms)
+    order = np.argsort(pairs, kind="stable")  # by pair, each pair's terms best first
+    counts = np.bincount(pairs, minlength=len(rows))
+    return [part.tolist() for part in np.split(names[terms[order]], np.cumsum(counts)[:-1])]
 
 
 def _explanations(
@@ -142,23 +176,63 @@ def _suggestions(
     threshold: float | None,
 ) -> dict[int, list[str]]:
     """source row -> up to SUGGESTIONS URLs most similar to it and above the off-topic
-    threshold, excluding the source and the targets it links to off-topic."""
+    threshold, excluding the source and the targets it links to off-topic.
+
+    The candidates are the pages of the source's suggestion pool (:func:`suggestion_pools`):
+    on a large site its own topic and the nearest ones, not every page."""
     bad_targets: dict[int, set[int]] = {}
     for row, col in zip(rows[off], cols[off], strict=True):
         bad_targets.setdefault(int(row), set()).add(int(col))
     sources = np.array(sorted(bad_targets), dtype=int)
     codes = language_codes(model.langs)
     found: dict[int, list[str]] = {}
-    for chunk in chunks(sources):
-        sims = similarity_rows(model.tfidf, model.lsa, chunk)
-        for source, row_sims in zip(chunk, sims, strict=True):
-            # Only pages at least as close as the off-topic threshold are suggested.
-            limits = np.full(model.size, threshold) if threshold is not None else \
-                model.calibration.thresholds(codes == codes[source])
-            rejected = row_sims < limits
-            rejected[[source, *bad_targets[int(source)]]] = True
-            found[int(source)] = [model.urls[i] for i in _best(row_sims, ~rejected)]
+    pools = suggestion_pools(model)
+    pool_of = np.zeros(model.size, dtype=int) if pools is None else model.labels
+    for pool_id in np.unique(pool_of[sources]) if len(sources) else []:
+        pool = np.arange(model.size) if pools is None else pools[int(pool_id)]
+        reference = ReferenceSimilarities(model.tfidf, model.lsa,
+                                          None if pools is None else pool, max_bytes=0)
+        members = sources[pool_of[sources] == pool_id]
+        for chunk in chunks(members):
+            for source, row_sims in zip(chunk, reference.rows(chunk), strict=True):
+                # Only pages at least as close as the off-topic threshold are suggested.
+                limits = np.full(len(pool), threshold) if threshold is not None else \
+                    model.calibration.thresholds(codes[pool] == codes[source])
+                rejected = row_sims < limits
+                rejected |= np.isin(pool, [source, *bad_targets[int(source)]])
+                found[int(source)] = [model.urls[pool[i]] for i in _best(row_sims, ~rejected)]
     return found
+
+
+# A large site's suggestions come from the pages nearest the source's subject: its topic
+# cluster and the clusters closest to it, this many pages at least.
+SUGGESTION_POOL = 3000
+
+
+def suggestion_pools(model: TopicModel) -> dict[int, np.ndarray] | None:
+    """cluster id -> the pages (sorted row numbers) among which better targets are sought
+    for a source of that cluster: the cluster, then the clusters whose centres are nearest
+    (LSA cosine), until the pool holds SUGGESTION_POOL pages. None (every page) on a site
+    of at most SUGGESTION_POOL pages or without LSA vectors or clusters."""
+    labels = model.labels
+    if model.size <= SUGGESTION_POOL or model.lsa.shape[1] == 0 or len(labels) != model.size:
+        return None
+    ids = np.unique(labels)
+    members = [np.flatnonzero(labels == c) for c in ids]
+    centres = np.stack([model.lsa[m].mean(axis=0) for m in members])
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    closeness = centres @ centres.T
+    pools = {}
+    for i, cluster in enumerate(ids):
+        closeness[i, i] = np.inf  # the source's own cluster first
+        picked, total = [], 0
+        for j in np.argsort(-closeness[i], kind="stable"):
+            picked.append(members[j])
+            total += len(members[j])
+            if total >= SUGGESTION_POOL:
+                break
+        pools[int(cluster)] = np.sort(np.concatenate(picked))
+    return pools
 
 
 def _best(sims: np.ndarray, allowed: np.ndarray, count: int = SUGGESTIONS) -> np.ndarray:
