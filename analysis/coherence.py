@@ -21,6 +21,7 @@ from sklearn.preprocessing import normalize
 
 from linkaudit.analysis.text import analyse, main_texts, words
 from linkaudit.analysis.topics import TopicModel, blend, otsu_threshold, top_terms
+from linkaudit.analysis.topics.vectors import row_chunk
 
 # Sections shorter than this are merged into the previous one (the next one for a first
 # section): a heading with two lines under it says too little to be judged alone.
@@ -40,7 +41,6 @@ CONFIRMED_FACTOR = 0.6
 MIN_SECTIONS_FOR_CALIBRATION = 20
 SECTION_TERMS = 3
 
-BLOCK_CHUNK = 256  # blocks compared with every page at a time (memory: chunk x pages)
 PAGE_COLUMNS = ["url", "coherence", "sections", "incoherent_sections"]
 SECTION_COLUMNS = ["url", "ord", "heading", "words", "score", "incoherent", "why"]
 
@@ -194,7 +194,7 @@ class _BlockVectors:
     lsa_titles: np.ndarray | None
 
 
-BLOCK_CHUNK = 2000
+WORDS_CHUNK = 2000  # blocks whose words are analysed at a time
 
 
 def _block_vectors(model: TopicModel, blocks: pd.DataFrame) -> _BlockVectors:
@@ -202,11 +202,11 @@ def _block_vectors(model: TopicModel, blocks: pd.DataFrame) -> _BlockVectors:
     # The words of a few thousand blocks at a time: a site's blocks hold millions of them,
     # and only their vectors are kept.
     texts, parts, weights = blocks["text"].tolist(), [], []
-    for start in range(0, len(texts), BLOCK_CHUNK):
+    for start in range(0, len(texts), WORDS_CHUNK):
         tokens = [
             [t for t, _ in analyse(text, model.langs[row])] if isinstance(text, str) else []
-            for text, row in zip(texts[start:start + BLOCK_CHUNK],
-                                 rows[start:start + BLOCK_CHUNK], strict=True)
+            for text, row in zip(texts[start:start + WORDS_CHUNK],
+                                 rows[start:start + WORDS_CHUNK], strict=True)
         ]
         parts.append(sparse.csr_matrix(model.vectorizer.transform(tokens)))
         weights.extend(len(t) for t in tokens)
@@ -307,12 +307,13 @@ def _best_other_pages(
     model: TopicModel, vectors: _BlockVectors, blocks: np.ndarray, own_pages: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per block, the page other than its own it is most similar to, and that similarity.
-    Computed BLOCK_CHUNK blocks at a time: memory stays at (chunk x pages)."""
+    Computed a few blocks at a time (:func:`row_chunk`): memory stays at (chunk x pages)."""
     best = np.zeros(len(blocks), dtype=np.int64)
     best_sims = np.zeros(len(blocks))
     tfidf_t = sparse.csr_matrix(model.tfidf.T)
-    for start in range(0, len(blocks), BLOCK_CHUNK):
-        part = slice(start, start + BLOCK_CHUNK)
+    step = row_chunk(model.size)
+    for start in range(0, len(blocks), step):
+        part = slice(start, start + step)
         sims = _block_page_similarity(model, vectors, blocks[part], tfidf_t)
         rows = np.arange(sims.shape[0])
         sims[rows, own_pages[part]] = -np.inf

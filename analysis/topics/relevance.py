@@ -16,6 +16,7 @@ from linkaudit.analysis.topics.clustering import LABEL_TERMS
 from linkaudit.analysis.topics.model import TopicModel, top_terms
 from linkaudit.analysis.topics.thresholds import neighbourhood
 from linkaudit.analysis.topics.vectors import (
+    PAIR_CHUNK,
     ReferenceSimilarities,
     chunks,
     language_codes,
@@ -75,9 +76,6 @@ def off_topic_mask(
         )
         off[candidates[judged]] = ~related[judged]
     return off & (rows != cols)
-
-
-PAIR_CHUNK = 200_000  # pairs whose term products are held at once
 
 
 def _shared_terms(model: TopicModel, rows: np.ndarray, cols: np.ndarray) -> list[list[str]]:
@@ -193,7 +191,7 @@ def _suggestions(
         reference = ReferenceSimilarities(model.tfidf, model.lsa,
                                           None if pools is None else pool, max_bytes=0)
         members = sources[pool_of[sources] == pool_id]
-        for chunk in chunks(members):
+        for chunk in chunks(members, reference.chunk):
             for source, row_sims in zip(chunk, reference.rows(chunk), strict=True):
                 # Only pages at least as close as the off-topic threshold are suggested.
                 limits = np.full(len(pool), threshold) if threshold is not None else \
@@ -276,8 +274,12 @@ def _wording_relevance(
         if found is None:
             found = seen[key] = [t for t, _ in analyse(wording(key[0], key[1]), key[2])]
         tokens.append(found)
-    vectors = model.vectorizer.transform(tokens)
-    cosines = np.asarray(vectors.multiply(model.tfidf[pages[known]]).sum(axis=1)).ravel()
+    vectors = sparse.csr_matrix(model.vectorizer.transform(tokens))
+    cosines = np.zeros(len(known))
+    for start in range(0, len(known), PAIR_CHUNK):  # the pages' rows copied a chunk at a time
+        part = slice(start, start + PAIR_CHUNK)
+        cosines[part] = np.asarray(vectors[part].multiply(
+            model.tfidf[pages[known[part]]]).sum(axis=1)).ravel()
     result.iloc[known] = np.clip(cosines, 0.0, 1.0)
     return result
 

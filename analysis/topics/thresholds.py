@@ -19,7 +19,6 @@ from linkaudit.analysis.topics.vectors import (
     ReferenceSimilarities,
     chunks,
     language_codes,
-    similarity_rows,
 )
 
 # Calibration needs enough pages to show a distribution; smaller sites use the fallback.
@@ -151,8 +150,9 @@ def _pair_samples(
         "same": ([], []),
         "cross": ([], []),
     }
-    for chunk in chunks(rows):
-        sims = similarity_rows(tfidf, lsa, chunk)
+    every_page = ReferenceSimilarities(tfidf, lsa, None, max_bytes=0)
+    for chunk in chunks(rows, every_page.chunk):
+        sims = every_page.rows(chunk)
         same_language = langs[chunk][:, None] == langs[None, :]
         same_language[np.arange(len(chunk)), chunk] = False  # a page is not its own pair
         not_self = np.ones_like(same_language)
@@ -368,8 +368,9 @@ def _profile_threshold(
     # give thousands of pairs, enough for the cut, at a fraction of the cost.
     pages = sampler.subsample(PROFILE_CALIBRATION_PAGES, pages)
     rows, related_cols, rows_random, random_cols = [], [], [], []
-    for chunk in chunks(pages):
-        sims = similarity_rows(tfidf, lsa, chunk)
+    every_page = ReferenceSimilarities(tfidf, lsa, None, max_bytes=0)
+    for chunk in chunks(pages, every_page.chunk):
+        sims = every_page.rows(chunk)
         for page, row_sims in zip(chunk, sims, strict=True):
             candidates = np.flatnonzero(langs == langs[page])
             candidates = candidates[candidates != page]

@@ -27,6 +27,11 @@ CHUNK_ROWS = 512
 # Similarity rows to the reference pages kept for reuse (calibration and verdicts ask for
 # the same pages again and again): at most this many bytes; beyond, the oldest go first.
 CACHED_ROWS_BYTES = 128 * 2**20
+# Dense similarity rows computed at a time: at most this many bytes of them (a chunk of
+# 512 rows to 100,000 pages would be 400 MB, and its intermediate arrays several times that).
+ROW_BLOCK_BYTES = 32 * 2**20
+# Page pairs whose similarity is computed at a time (their rows are copied to multiply).
+PAIR_CHUNK = 20_000
 
 
 # --------------------------------------------------------------------------- vectors
@@ -112,11 +117,13 @@ def pair_similarity(
     tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray, cols: np.ndarray
 ) -> np.ndarray:
     """Blended similarity of page rows[i] with page cols[i], without any n x n matrix."""
-    if len(rows) == 0:
-        return np.zeros(0)
-    tfidf_cos = np.asarray(tfidf[rows].multiply(tfidf[cols]).sum(axis=1)).ravel()
-    lsa_cos = np.einsum("ij,ij->i", lsa[rows], lsa[cols]) if lsa.shape[1] else None
-    return blend(tfidf_cos, lsa_cos)
+    out = np.zeros(len(rows))
+    for start in range(0, len(rows), PAIR_CHUNK):
+        r, c = rows[start:start + PAIR_CHUNK], cols[start:start + PAIR_CHUNK]
+        tfidf_cos = np.asarray(tfidf[r].multiply(tfidf[c]).sum(axis=1)).ravel()
+        lsa_cos = np.einsum("ij,ij->i", lsa[r], lsa[c]) if lsa.shape[1] else None
+        out[start:start + PAIR_CHUNK] = blend(tfidf_cos, lsa_cos)
+    return out
 
 
 def similarity_rows(tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray,
@@ -153,7 +160,8 @@ class ReferenceSimilarities:
         self._lsa_t = (lsa if reference is None else lsa[reference]).T if lsa.shape[1] else None
         width = tfidf.shape[0] if reference is None else len(reference)
         self.width = width
-        self._max_rows = max(CHUNK_ROWS, max_bytes // max(8 * width, 1))
+        self.chunk = row_chunk(width)  # rows to ask for at a time
+        self._max_rows = max(self.chunk, max_bytes // max(8 * width, 1))
         self._rows: dict[int, np.ndarray] = {}
 
     def _compute(self, pages: np.ndarray) -> np.ndarray:
@@ -169,13 +177,18 @@ class ReferenceSimilarities:
         missing = np.array([p for p in np.unique(pages) if int(p) not in self._rows],
                            dtype=np.int64)
         fresh: dict[int, np.ndarray] = {}
-        for part in chunks(missing):
+        for part in chunks(missing, self.chunk):
             fresh.update(zip(part.tolist(), self._compute(part), strict=True))
         out = np.stack([fresh[p] if p in fresh else self._rows[p] for p in pages.tolist()])
         self._rows.update(fresh)  # kept for the next calls, the oldest dropped first
         while len(self._rows) > self._max_rows:
             del self._rows[next(iter(self._rows))]
         return out
+
+
+def row_chunk(width: int) -> int:
+    """How many dense similarity rows of ``width`` pages to compute at a time."""
+    return max(16, min(CHUNK_ROWS, ROW_BLOCK_BYTES // max(8 * width, 1)))
 
 
 def chunks(values: np.ndarray, size: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
