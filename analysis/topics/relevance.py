@@ -21,6 +21,7 @@ from linkaudit.analysis.topics.vectors import (
     chunks,
     language_codes,
     pair_similarity,
+    paired_dots,
 )
 
 # A sentence about the source page that describes the target bridges the two (see
@@ -275,11 +276,7 @@ def _wording_relevance(
             found = seen[key] = [t for t, _ in analyse(wording(key[0], key[1]), key[2])]
         tokens.append(found)
     vectors = sparse.csr_matrix(model.vectorizer.transform(tokens))
-    cosines = np.zeros(len(known))
-    for start in range(0, len(known), PAIR_CHUNK):  # the pages' rows copied a chunk at a time
-        part = slice(start, start + PAIR_CHUNK)
-        cosines[part] = np.asarray(vectors[part].multiply(
-            model.tfidf[pages[known[part]]]).sum(axis=1)).ravel()
+    cosines = paired_dots(vectors, np.arange(len(known)), model.tfidf, pages[known])
     result.iloc[known] = np.clip(cosines, 0.0, 1.0)
     return result
 

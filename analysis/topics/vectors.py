@@ -117,12 +117,20 @@ def pair_similarity(
     tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray, cols: np.ndarray
 ) -> np.ndarray:
     """Blended similarity of page rows[i] with page cols[i], without any n x n matrix."""
-    out = np.zeros(len(rows))
-    for start in range(0, len(rows), PAIR_CHUNK):
-        r, c = rows[start:start + PAIR_CHUNK], cols[start:start + PAIR_CHUNK]
-        tfidf_cos = np.asarray(tfidf[r].multiply(tfidf[c]).sum(axis=1)).ravel()
-        lsa_cos = np.einsum("ij,ij->i", lsa[r], lsa[c]) if lsa.shape[1] else None
-        out[start:start + PAIR_CHUNK] = blend(tfidf_cos, lsa_cos)
+    tfidf_cos = paired_dots(tfidf, rows, tfidf, cols)
+    lsa_cos = np.einsum("ij,ij->i", lsa[rows], lsa[cols]) if lsa.shape[1] else None
+    return blend(tfidf_cos, lsa_cos)
+
+
+def paired_dots(left: sparse.csr_matrix, left_rows: np.ndarray, right: sparse.csr_matrix,
+                right_rows: np.ndarray) -> np.ndarray:
+    """Dot product of left[left_rows[i]] with right[right_rows[i]] for each i, the rows
+    copied PAIR_CHUNK pairs at a time."""
+    out = np.zeros(len(left_rows))
+    for start in range(0, len(left_rows), PAIR_CHUNK):
+        part = slice(start, start + PAIR_CHUNK)
+        out[part] = np.asarray(left[left_rows[part]].multiply(
+            right[right_rows[part]]).sum(axis=1)).ravel()
     return out
 
 
