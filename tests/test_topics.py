@@ -559,6 +559,20 @@ def test_similarity_rows_kept_within_a_tiny_budget_equal_the_ones_computed_afres
                           similarity_rows(model.tfidf, model.lsa, pages, reference))
 
 
+def test_pair_similarity_in_small_chunks_is_the_diagonal_of_the_similarity_rows(
+        model, monkeypatch):
+    from linkaudit.analysis.topics import vectors
+
+    monkeypatch.setattr(vectors, "PAIR_CHUNK", 3)  # sparse and dense rows, chunk by chunk
+    rng = np.random.default_rng(5)
+    rows, cols = rng.integers(0, model.size, size=(2, 11))
+    paired = vectors.pair_similarity(model.tfidf, model.lsa, rows, cols)
+    whole = vectors.similarity_rows(model.tfidf, model.lsa, rows)[np.arange(11), cols]
+    assert model.lsa.shape[1] > 0
+    np.testing.assert_allclose(paired, whole, atol=1e-12)
+    assert (paired > 0).any()
+
+
 def test_neighbourhood_with_shared_similarity_rows_gives_the_same_answers(model):
     from linkaudit.analysis.topics.thresholds import site_similarities
 

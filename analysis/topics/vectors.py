@@ -118,19 +118,23 @@ def pair_similarity(
 ) -> np.ndarray:
     """Blended similarity of page rows[i] with page cols[i], without any n x n matrix."""
     tfidf_cos = paired_dots(tfidf, rows, tfidf, cols)
-    lsa_cos = np.einsum("ij,ij->i", lsa[rows], lsa[cols]) if lsa.shape[1] else None
+    lsa_cos = paired_dots(lsa, rows, lsa, cols) if lsa.shape[1] else None
     return blend(tfidf_cos, lsa_cos)
 
 
-def paired_dots(left: sparse.csr_matrix, left_rows: np.ndarray, right: sparse.csr_matrix,
-                right_rows: np.ndarray) -> np.ndarray:
-    """Dot product of left[left_rows[i]] with right[right_rows[i]] for each i, the rows
-    copied PAIR_CHUNK pairs at a time."""
+def paired_dots(left: sparse.csr_matrix | np.ndarray, left_rows: np.ndarray,
+                right: sparse.csr_matrix | np.ndarray, right_rows: np.ndarray) -> np.ndarray:
+    """Dot product of left[left_rows[i]] with right[right_rows[i]] for each i (sparse or
+    dense rows), the rows copied PAIR_CHUNK pairs at a time: 600,000 pairs of dense LSA
+    rows copied at once would take 1.3 GB."""
     out = np.zeros(len(left_rows))
     for start in range(0, len(left_rows), PAIR_CHUNK):
         part = slice(start, start + PAIR_CHUNK)
-        out[part] = np.asarray(left[left_rows[part]].multiply(
-            right[right_rows[part]]).sum(axis=1)).ravel()
+        if sparse.issparse(left):
+            out[part] = np.asarray(left[left_rows[part]].multiply(
+                right[right_rows[part]]).sum(axis=1)).ravel()
+        else:
+            out[part] = np.einsum("ij,ij->i", left[left_rows[part]], right[right_rows[part]])
     return out
 
 
