@@ -226,10 +226,6 @@ HUB_MIN_ENTRIES = 5
 LIST_ENTRY_ANCHOR_SHARE = 0.8  # share of a block's words that are the link's anchor
 
 
-def _word_counts(texts: pd.Series) -> pd.Series:
-    return texts.fillna("").str.split().str.len().fillna(0)
-
-
 def hub_pages(pages: pd.DataFrame, links: pd.DataFrame,
               entries: pd.Series | None = None) -> set[str]:
     """Listing pages: site maps, indexes of articles, tag, category, archive and author
@@ -237,7 +233,7 @@ def hub_pages(pages: pd.DataFrame, links: pd.DataFrame,
     is largely link text, or it is mostly a list of entries (a blog page of excerpt cards:
     each a title link, a thumbnail link and fifty words of excerpt)."""
     content = links["position"] == "content"
-    anchor_words = _word_counts(links["anchor"])
+    anchor_words = text.word_counts(links["anchor"])
     link_text = anchor_words[content].groupby(links.loc[content, "source"]).sum()
     words = pages.set_index("url")["word_count"].astype("Float64")
     share = (link_text / words.reindex(link_text.index)).fillna(0)
@@ -278,8 +274,8 @@ _PAGINATION = (
 def _entries(links: pd.DataFrame) -> pd.Series:
     """Content links whose block holds little but their anchor, and links without words
     (a thumbnail): the entries of a list."""
-    anchor_words = _word_counts(links["anchor"])
-    block_words = _word_counts(links["paragraph"])
+    anchor_words = text.word_counts(links["anchor"])
+    block_words = text.word_counts(links["paragraph"])
     entry = ((block_words > 0) & (anchor_words >= LIST_ENTRY_ANCHOR_SHARE * block_words)
              | anchor_words.eq(0))
     return (links["position"] == "content") & entry

@@ -22,6 +22,8 @@ from typing import TypeVar
 
 import pandas as pd
 
+from linkaudit.analysis import memory
+
 T = TypeVar("T")
 
 ERROR_CHARS = 300  # a failure's one-line reason is cut to this length
@@ -184,6 +186,7 @@ class Stages:
         try:
             yield
         finally:
+            memory.release()
             seconds, _ = self.profile.get(name, (0.0, 0.0))
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             self.profile[name] = (seconds + time.perf_counter() - started, peak)

@@ -6,8 +6,14 @@ imported on first use so that ``import linkaudit`` loads neither Scrapy nor pand
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+
+# Arrow strings (pandas' text columns) from the system allocator, whose freed memory the
+# audit hands back between stages (linkaudit/analysis/memory.py). Read by pyarrow when it
+# is first imported; an environment that names another pool keeps it.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 # Installed, linkaudit.crawler, .analysis, .storage and .writers are folders of this package.
 # In a clone of the repository they are its top-level folders, beside this one: found there

@@ -290,3 +290,26 @@ def test_page_documents_skips_external_pages():
     pages, sections, headings = _frames()
     pages = pages.assign(internal=[True, False, True, True])
     assert list(page_documents(pages, sections, headings)["url"]) == ["https://s.org/a"]
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_word_counts_split_where_python_does(dtype) -> None:
+    from linkaudit.analysis.text import word_counts
+
+    texts = ["consultez\u00a0notre article", "\u2009a\u3000b\u202fc\u2028d\x1ce\x85f\vg\th ",
+             "", None, "  ", "l'acide hyaluronique — 3 €", "émoji 😀 ok", "one"]
+    series = pd.Series(texts, dtype=dtype)
+    expected = [len(t.split()) if t else 0 for t in texts]
+    assert word_counts(series).tolist() == expected
+    assert expected[1] == 8 and expected[0] == 3
+
+
+def test_word_counts_match_python_on_every_character() -> None:
+    import sys
+
+    from linkaudit.analysis.text import word_counts
+
+    chars = [chr(c) for c in range(0, sys.maxunicode + 1, 7) if not 0xD800 <= c < 0xE000]
+    chars += [chr(c) for c in (0x85, 0xA0, 0x1680, 0x2007, 0x200A, 0x2029, 0x205F, 0x3000)]
+    texts = pd.Series([f"a{c}b" for c in chars], dtype="str")
+    assert word_counts(texts).tolist() == [len(t.split()) for t in texts]
