@@ -131,7 +131,7 @@ def link_table(crawl: CrawlFrames, net: LinkGraph, rules: promo.PromoRules,
     out = stages.run("promotional", classify, links.assign(promotional=False, promo_reason=""))
     out["target_status"] = net.target_status.to_numpy()
     # Relevance is about the page the reader lands on: follow redirects.
-    out["landing"] = out["target"].map(net.final).astype(object).fillna(out["target"])
+    out["landing"] = out["target"].map(net.final).astype("str").fillna(out["target"])
     out["nofollow"] = graph.is_nofollow(out["rel"])
     out["template"] = False
     for column, empty in VERDICT_COLUMNS:

@@ -400,8 +400,12 @@ def _commercial_reasons(
     without selling it.
     """
     targets = links["target"].fillna("").astype("str")
-    after_host = targets.str.replace(_HOST_PART, "", regex=True, case=False)
-    decoded = after_host.map({text: unquote(text) for text in after_host.unique()}).astype("str")
+    # Each distinct target once (a site's links repeat a few thousand targets), the host
+    # cut with an inline flag: case=False would send Arrow strings through Python's re.
+    distinct = pd.Series(targets.unique(), dtype="str")
+    after_host = distinct.str.replace("(?i)" + _HOST_PART, "", regex=True)
+    decoded = targets.map(dict(zip(distinct, map(unquote, after_host), strict=True))
+                          ).astype("str")
     token = _first_matches(decoded, url_token_matcher(rules.commercial_url_patterns))
     n_prices = targets.map(prices).fillna(0).astype(int)
     priced = n_prices.ge(rules.priced_page_min_prices)
