@@ -55,16 +55,17 @@ def _merge_small_sections(page: Iterable[Mapping[str, object]]) -> list[dict[str
     for section in page:
         heading = section["heading"] if isinstance(section["heading"], str) else ""
         text = section["text"] if isinstance(section["text"], str) else ""
-        count = len(words(text))
+        paragraphs = _paragraphs(text)
+        count = sum(n for _, n in paragraphs)
         if blocks and count < MIN_SECTION_WORDS:
-            blocks[-1]["paragraphs"] += _paragraphs(text)
+            blocks[-1]["paragraphs"] += paragraphs
             blocks[-1]["words"] += count
             continue
         blocks.append(
             {
                 "ord": section["ord"],
                 "heading": heading,
-                "paragraphs": _paragraphs(text),
+                "paragraphs": paragraphs,
                 "words": count,
             }
         )
@@ -76,8 +77,10 @@ def _merge_small_sections(page: Iterable[Mapping[str, object]]) -> list[dict[str
     return blocks
 
 
-def _paragraphs(text: str) -> list[str]:
-    return [p for p in text.split("\n\n") if p.strip()]
+def _paragraphs(text: str) -> list[tuple[str, int]]:
+    """The paragraphs of a section's text, each with its word count (counted once: the
+    section's count is their sum, no word crossing a paragraph break)."""
+    return [(p, len(words(p))) for p in text.split("\n\n") if p.strip()]
 
 
 def _scoring_text(block: dict[str, object]) -> tuple[str | None, bool]:
@@ -88,11 +91,11 @@ def _scoring_text(block: dict[str, object]) -> tuple[str | None, bool]:
     is long enough in total, but it is not prose; a lone call-to-action line is not scored.
     """
     paragraphs = block["paragraphs"]
-    long_ones = [p for p in paragraphs if len(words(p)) >= MIN_PARAGRAPH_WORDS]
-    if sum(len(words(p)) for p in long_ones) >= MIN_SECTION_WORDS:
-        return "\n\n".join([str(block["heading"]), *long_ones]), True
+    long_ones = [(p, n) for p, n in paragraphs if n >= MIN_PARAGRAPH_WORDS]
+    if sum(n for _, n in long_ones) >= MIN_SECTION_WORDS:
+        return "\n\n".join([str(block["heading"]), *(p for p, _ in long_ones)]), True
     if block["words"] >= 2 * MIN_SECTION_WORDS:
-        return "\n\n".join([str(block["heading"]), *paragraphs]), False
+        return "\n\n".join([str(block["heading"]), *(p for p, _ in paragraphs)]), False
     return None, False
 
 
