@@ -77,8 +77,8 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower())
 
 
-# A run of characters that str.split() does not split on: every Unicode space (\\pZ), the
-# ASCII ones, and the separators Python also counts (\\x1c-\\x1f, \\x85). RE2's \\s is
+# A run of characters that str.split() does not split on: every Unicode space (\pZ), the
+# ASCII ones, and the separators Python also counts (\x1c-\x1f, \x85). RE2's \s is
 # ASCII only, hence the rest.
 WHITESPACE_FREE_RUN = r"[^\s\v\x1c-\x1f\x85\pZ]+"
 
@@ -209,8 +209,9 @@ def _analysed(text: str, lang: str) -> tuple[tuple[str, str], ...]:
 
 # Each language's words seen so far -> their stem (None: a stop word or too short). A
 # site's pages repeat a few tens of thousands of words: one dictionary look-up a word
-# instead of the stop-word, accent and stemmer steps (20,000 pages: 26 -> 9 s). Started
-# afresh past this many words.
+# instead of the stop-word, accent and stemmer steps (on 40,000 generated sections, 8 to
+# 25% less time; the regular expression that finds the words is most of the rest).
+# Started afresh past this many words.
 TOKEN_CACHE_WORDS = 1 << 18
 _TOKENS: dict[str, dict[str, str | None]] = {}
 _UNSEEN = object()
