@@ -451,7 +451,10 @@ def _broken_reasons(
 ) -> pd.Series:
     """Readable cause per broken link: "HTTP 404", "redirects to HTTP 500", "no response: ..."."""
     error_text = (
-        errors.fillna("").astype("str") if errors is not None else pd.Series("", index=status.index)
+        # Missing errors may come as float NaN (a column of no error at all): filled once
+        # the column is text, since filling a float column with "" is refused by pandas 4.
+        errors.astype("str").fillna("") if errors is not None
+        else pd.Series("", index=status.index)
     )
     no_response = np.where(error_text != "", "no response: " + error_text, "no response")
     http = "HTTP " + final_status.astype("Float64").fillna(0).astype(int).astype("str")
