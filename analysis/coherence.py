@@ -21,7 +21,7 @@ from sklearn.preprocessing import normalize
 
 from linkaudit.analysis.text import analyse, main_texts, words
 from linkaudit.analysis.topics import TopicModel, blend, otsu_threshold, top_terms
-from linkaudit.analysis.topics.vectors import row_chunk
+from linkaudit.analysis.topics.vectors import blended_rows, row_chunk, row_dots
 
 # Sections shorter than this are merged into the previous one (the next one for a first
 # section): a heading with two lines under it says too little to be judged alone.
@@ -127,12 +127,6 @@ def section_blocks(model: TopicModel, sections: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- scoring
 
 
-def _rowdot(a: sparse.spmatrix | np.ndarray, b: sparse.spmatrix | np.ndarray) -> np.ndarray:
-    if sparse.issparse(a):
-        return np.asarray(a.multiply(b).sum(axis=1)).ravel()
-    return np.einsum("ij,ij->i", a, b)
-
-
 def _leave_one_out_cosine(
     vectors: sparse.spmatrix | np.ndarray,
     weights: np.ndarray,
@@ -151,15 +145,15 @@ def _leave_one_out_cosine(
     )
     totals = membership @ vectors
     totals_here, titles_here = totals[page_of], title_vectors[page_of]
-    own = _rowdot(vectors, vectors)  # 1, or 0 for a section with no known term
-    dot_total = _rowdot(vectors, totals_here)
+    own = row_dots(vectors, vectors)  # 1, or 0 for a section with no known term
+    dot_total = row_dots(vectors, totals_here)
     dot_rest = dot_total - weights * own
     # |T - w s|^2 = |T|^2 - 2 w (s.T) + w^2 |s|^2
-    squared_rest = _rowdot(totals_here, totals_here) - 2 * weights * dot_total + weights**2 * own
+    squared_rest = row_dots(totals_here, totals_here) - 2 * weights * dot_total + weights**2 * own
     norm_rest = np.sqrt(np.clip(squared_rest, 0, None))
-    dot_title = _rowdot(vectors, titles_here)
-    title_norm = np.sqrt(_rowdot(titles_here, titles_here))
-    rest_title = _rowdot(totals_here, titles_here) - weights * dot_title
+    dot_title = row_dots(vectors, titles_here)
+    title_norm = np.sqrt(row_dots(titles_here, titles_here))
+    rest_title = row_dots(totals_here, titles_here) - weights * dot_title
     return _mix_with_title(dot_rest, norm_rest, dot_title, title_norm, rest_title, own)
 
 
@@ -330,9 +324,9 @@ def _block_page_similarity(
 ) -> np.ndarray:
     """(len(blocks) x pages) blended similarity of the given blocks with every page
     (``tfidf_t``: the pages' TF-IDF, transposed once by the caller)."""
-    tfidf_cos = (vectors.tfidf[blocks] @ tfidf_t).toarray()
-    lsa_cos = vectors.lsa[blocks] @ model.lsa.T if vectors.lsa is not None else None
-    return blend(tfidf_cos, lsa_cos)
+    has_lsa = vectors.lsa is not None
+    return blended_rows(vectors.tfidf[blocks], tfidf_t, vectors.lsa[blocks] if has_lsa else None,
+                        model.lsa.T if has_lsa else None)
 
 
 # ------------------------------------------------------------------------ calibration

@@ -18,7 +18,6 @@ from linkaudit.analysis.topics.thresholds import neighbourhood
 from linkaudit.analysis.topics.vectors import (
     PAIR_CHUNK,
     ReferenceSimilarities,
-    chunks,
     language_codes,
     pair_similarity,
     paired_dots,
@@ -192,8 +191,8 @@ def _suggestions(
         reference = ReferenceSimilarities(model.tfidf, model.lsa,
                                           None if pools is None else pool, max_bytes=0)
         members = sources[pool_of[sources] == pool_id]
-        for chunk in chunks(members, reference.chunk):
-            for source, row_sims in zip(chunk, reference.rows(chunk), strict=True):
+        for chunk, sims in reference.in_chunks(members):
+            for source, row_sims in zip(chunk, sims, strict=True):
                 # Only pages at least as close as the off-topic threshold are suggested.
                 limits = np.full(len(pool), threshold) if threshold is not None else \
                     model.calibration.thresholds(codes[pool] == codes[source])

@@ -17,7 +17,6 @@ from scipy import sparse, special
 from linkaudit.analysis.topics.vectors import (
     CHUNK_ROWS,
     ReferenceSimilarities,
-    chunks,
     language_codes,
 )
 
@@ -151,8 +150,7 @@ def _pair_samples(
         "cross": ([], []),
     }
     every_page = ReferenceSimilarities(tfidf, lsa, None, max_bytes=0)
-    for chunk in chunks(rows, every_page.chunk):
-        sims = every_page.rows(chunk)
+    for chunk, sims in every_page.in_chunks(rows):
         same_language = langs[chunk][:, None] == langs[None, :]
         same_language[np.arange(len(chunk)), chunk] = False  # a page is not its own pair
         not_self = np.ones_like(same_language)
@@ -369,8 +367,7 @@ def _profile_threshold(
     pages = sampler.subsample(PROFILE_CALIBRATION_PAGES, pages)
     rows, related_cols, rows_random, random_cols = [], [], [], []
     every_page = ReferenceSimilarities(tfidf, lsa, None, max_bytes=0)
-    for chunk in chunks(pages, every_page.chunk):
-        sims = every_page.rows(chunk)
+    for chunk, sims in every_page.in_chunks(pages):
         for page, row_sims in zip(chunk, sims, strict=True):
             candidates = np.flatnonzero(langs == langs[page])
             candidates = candidates[candidates != page]

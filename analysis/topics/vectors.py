@@ -130,22 +130,23 @@ def paired_dots(left: sparse.csr_matrix | np.ndarray, left_rows: np.ndarray,
     out = np.zeros(len(left_rows))
     for start in range(0, len(left_rows), PAIR_CHUNK):
         part = slice(start, start + PAIR_CHUNK)
-        if sparse.issparse(left):
-            out[part] = np.asarray(left[left_rows[part]].multiply(
-                right[right_rows[part]]).sum(axis=1)).ravel()
-        else:
-            out[part] = np.einsum("ij,ij->i", left[left_rows[part]], right[right_rows[part]])
+        out[part] = row_dots(left[left_rows[part]], right[right_rows[part]])
     return out
 
 
-def similarity_rows(tfidf: sparse.csr_matrix, lsa: np.ndarray, rows: np.ndarray,
-                    cols: np.ndarray | None = None) -> np.ndarray:
-    """Dense (len(rows) x pages) blended similarities (x len(cols), when given); callers
-    keep ``rows`` small."""
-    others_tfidf = tfidf if cols is None else tfidf[cols]
-    others_lsa = lsa if cols is None else lsa[cols]
-    tfidf_cos = (tfidf[rows] @ others_tfidf.T).toarray()
-    lsa_cos = lsa[rows] @ others_lsa.T if lsa.shape[1] else None
+def row_dots(a: sparse.spmatrix | np.ndarray, b: sparse.spmatrix | np.ndarray) -> np.ndarray:
+    """Dot product of each row of ``a`` with the same row of ``b`` (sparse or dense)."""
+    if sparse.issparse(a):
+        return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", a, b)
+
+
+def blended_rows(tfidf_rows: sparse.csr_matrix, tfidf_t: sparse.csr_matrix,
+                 lsa_rows: np.ndarray | None, lsa_t: np.ndarray | None) -> np.ndarray:
+    """Dense blended similarities of some vectors (their TF-IDF and LSA rows) to the pages
+    whose vectors are given transposed (``lsa_t`` None: TF-IDF alone)."""
+    tfidf_cos = (tfidf_rows @ tfidf_t).toarray()
+    lsa_cos = lsa_rows @ lsa_t if lsa_t is not None else None
     return blend(tfidf_cos, lsa_cos)
 
 
@@ -160,8 +161,7 @@ class ReferenceSimilarities:
     ``reference`` is None), each page's row computed once and kept within
     ``CACHED_ROWS_BYTES``.
 
-    The same rows as :func:`similarity_rows` (``rows``, ``reference``); the reference
-    side is transposed once instead of at every call.
+    The reference side is transposed once instead of at every call.
     """
 
     def __init__(self, tfidf: sparse.csr_matrix, lsa: np.ndarray,
@@ -177,9 +177,12 @@ class ReferenceSimilarities:
         self._rows: dict[int, np.ndarray] = {}
 
     def _compute(self, pages: np.ndarray) -> np.ndarray:
-        tfidf_cos = (self.tfidf[pages] @ self._tfidf_t).toarray()
-        lsa_cos = self.lsa[pages] @ self._lsa_t if self._lsa_t is not None else None
-        return blend(tfidf_cos, lsa_cos)
+        return blended_rows(self.tfidf[pages], self._tfidf_t, self.lsa[pages], self._lsa_t)
+
+    def in_chunks(self, pages: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(some of ``pages``, their rows), :attr:`chunk` pages at a time."""
+        for part in chunks(pages, self.chunk):
+            yield part, self.rows(part)
 
     def rows(self, pages: np.ndarray) -> np.ndarray:
         """(len(pages) x width) similarities of ``pages`` to the reference pages."""
