@@ -12,15 +12,15 @@ trims both after each stage. On 20,000 generated pages the audit's peak went fro
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 
 def _trim_function():
-    name = ctypes.util.find_library("c")
+    # The symbols already loaded into the process, libc's among them: no library search
+    # (ctypes.util.find_library runs ldconfig in a subprocess).
     try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    except OSError:
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except (OSError, TypeError):  # TypeError: Windows has no process-wide handle
         return None
 
 
