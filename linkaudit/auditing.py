@@ -203,6 +203,7 @@ def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
             shutil.rmtree(staging)
         writing: dict[str, tuple[float, float]] = {}
         audit, files = write_reports(audit, staging, xlsx=config.report.xlsx,
+                                     charts=config.report.charts,
                                      xlsx_max_rows=config.report.xlsx_max_rows,
                                      table_format=config.report.format,
                                      links_format=config.report.links_format,

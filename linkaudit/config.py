@@ -37,6 +37,7 @@ class SiteConfig:
 class ReportConfig:
     keep: int = 20
     xlsx: bool = True
+    charts: bool = True
     xlsx_max_rows: int = SHEET_ROWS
     format: str = "csv"  # every table: csv, csv.gz, parquet or jsonl
     links_format: str = ""  # the link table's own format; empty: as ``format``

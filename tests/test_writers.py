@@ -134,3 +134,25 @@ def test_contract_columns_cover_every_csv_file() -> None:
 )
 def test_neutralise(text: str, expected: str) -> None:
     assert neutralise(text) == expected
+
+
+def test_reports_without_charts_have_every_table_and_no_png(tmp_path: Path) -> None:
+    from linkaudit.writers.report import write_reports
+    from tests.audit_factory import make_audit
+
+    audit, files = write_reports(make_audit(40), tmp_path, xlsx=False, charts=False)
+    names = {path.name for path in tmp_path.iterdir()}
+    assert {"pages.csv", "links.csv", "headings.csv", "findings.csv", "offtopic_links.csv",
+            "index.html"} <= names
+    assert not [name for name in names if name.endswith(".png")]
+    assert not audit.failures
+    assert "<img" not in (tmp_path / "index.html").read_text("utf-8")
+    assert {path.name for path in files} == names
+
+
+def test_the_charts_switch_is_read_from_the_report_section(tmp_path: Path) -> None:
+    from linkaudit.config import load_config
+
+    (tmp_path / "site.toml").write_text("[report]\ncharts = false\n", encoding="utf-8")
+    assert load_config(tmp_path / "site.toml").report.charts is False
+    assert load_config().report.charts is True

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from linkaudit.analysis.model import Audit, Stages, with_failures
-from linkaudit.writers import SHEET_ROWS, charts
+from linkaudit.writers import SHEET_ROWS
+from linkaudit.writers.charts import CHARTS
 from linkaudit.writers.background import Background
 from linkaudit.writers.html_report import write_html
 from linkaudit.writers.tables import CONTRACT_COLUMNS, table_file, write_table
@@ -62,7 +63,7 @@ def report_files(table_format: str = "csv", links_format: str = "") -> dict[str,
     return names
 
 
-def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
+def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True, charts: bool = True,
                   xlsx_max_rows: int = SHEET_ROWS, table_format: str = "csv",
                   links_format: str = "",
                   profile: dict[str, tuple[float, float]] | None = None,
@@ -72,7 +73,8 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
     added) and the paths written. ``profile``, if given, receives what each file cost
     (seconds, peak RSS in MiB). ``table_format`` is how the tables are written: ``csv``
     (pages.csv, ...), ``csv.gz``, ``parquet`` or ``jsonl``; ``links_format``, if given, is
-    the link table's own. ``progress`` is told each file as its writing starts."""
+    the link table's own. ``charts`` False leaves the PNG charts out. ``progress`` is told
+    each file as its writing starts."""
     out_dir.mkdir(parents=True, exist_ok=True)
     marker = write_marker(out_dir, audit)
     (out_dir / ERRORS_LOG).unlink(missing_ok=True)  # an earlier run's
@@ -92,7 +94,7 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True,
     try:
         # Charts first, the HTML page last: each file then shows the failures before it.
         drawn = [run("charts", name, lambda d=draw, n=name: d(audit, out_dir / n))
-                 for name, (draw, _) in charts.CHARTS.items()]
+                 for name, (draw, _) in CHARTS.items()] if charts else []
         shown = [path for path in drawn if path is not None]
         audit = with_failures(audit, stages.failures)
         written: list[Path | None] = list(shown)
