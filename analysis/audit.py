@@ -373,10 +373,11 @@ def topic_analysis(docs: pd.DataFrame | None, sections: pd.DataFrame, settings: 
         return None, *EMPTY_COHERENCE
     n_topics = given(settings.topics)
     terms = terms if terms is not None else topics.DocumentTerms()
-    # Vectors first: sections are scored against them; clusters only for the model kept.
-    # Without documents (a failed stage) these are skipped, and say so.
+    # Vectors first: sections are scored against them; clusters and the calibration's
+    # profile threshold (for link verdicts) only for the model kept. Without documents (a
+    # failed stage) these are skipped, and say so.
     vectors = stages.run("topics", lambda: topics.build_topic_model(
-        docs, n_topics, terms=terms, clustered=False), None)
+        docs, n_topics, terms=terms, clustered=False, profiled=False), None)
 
     def focused() -> tuple[topics.TopicModel, pd.DataFrame, pd.DataFrame]:
         page_coh, section_scores = coherence.section_coherence(
@@ -389,7 +390,8 @@ def topic_analysis(docs: pd.DataFrame | None, sections: pd.DataFrame, settings: 
 
     model, page_coh, section_scores = stages.run("coherence", focused,
                                                  (vectors, *EMPTY_COHERENCE))
-    model = stages.run("topics", lambda: topics.with_clusters(model, n_topics), None)
+    model = stages.run("topics", lambda: topics.with_clusters(topics.with_profile(model),
+                                                              n_topics), None)
     return model, page_coh, section_scores
 
 

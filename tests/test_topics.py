@@ -15,6 +15,7 @@ from linkaudit.analysis.topics import (
     page_topics,
     similarity,
     top_terms,
+    with_profile,
 )
 
 # Twelve short pages in three topics: muscle spasticity (fr), hair loss (fr) and bread
@@ -387,6 +388,16 @@ def test_model_is_deterministic():
     first, second = build_topic_model(_docs()), build_topic_model(_docs())
     assert np.array_equal(first.labels, second.labels)
     assert first.calibration == second.calibration
+
+
+def test_a_model_profiled_afterwards_has_the_calibration_of_one_profiled_at_once():
+    unprofiled = build_topic_model(_docs(), clustered=False, profiled=False)
+    assert unprofiled.calibration.profile_threshold is None
+    assert not unprofiled.calibration.profiled
+    whole = build_topic_model(_docs(), clustered=False)
+    assert whole.calibration.method == "site" and whole.calibration.profile_threshold is not None
+    assert with_profile(unprofiled).calibration == whole.calibration
+    assert with_profile(whole).calibration is whole.calibration  # nothing computed again
 
 
 def test_fixed_number_of_topics(model):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from linkaudit.analysis.model import Audit, Stages, with_failures
 from linkaudit.writers import SHEET_ROWS
-from linkaudit.writers.charts import CHARTS
 from linkaudit.writers.background import Background
+from linkaudit.writers.charts import CHARTS
 from linkaudit.writers.html_report import write_html
 from linkaudit.writers.tables import CONTRACT_COLUMNS, table_file, write_table
 from linkaudit.writers.xlsx import write_xlsx

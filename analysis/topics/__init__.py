@@ -13,6 +13,7 @@ from linkaudit.analysis.topics.model import (
     similarity,
     top_terms,
     with_clusters,
+    with_profile,
 )
 from linkaudit.analysis.topics.relevance import link_relevance, off_topic_mask
 from linkaudit.analysis.topics.thresholds import (
@@ -37,4 +38,5 @@ __all__ = [
     "similarity",
     "top_terms",
     "with_clusters",
+    "with_profile",
 ]

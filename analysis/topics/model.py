@@ -16,6 +16,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from linkaudit.analysis.text import content_key
+from linkaudit.analysis.topics import thresholds
 from linkaudit.analysis.topics.clustering import (
     cluster_by_language,
     cluster_term_ids,
@@ -131,7 +132,7 @@ class _StemLists(Sequence):
 
 def build_topic_model(
     docs: pd.DataFrame, n_topics: int | None = None, random_state: int = 0, *,
-    terms: DocumentTerms | None = None, clustered: bool = True,
+    terms: DocumentTerms | None = None, clustered: bool = True, profiled: bool = True,
 ) -> TopicModel:
     """Fit the site's topic model on :func:`linkaudit.analysis.text.page_documents` output.
 
@@ -139,6 +140,8 @@ def build_topic_model(
     ``terms`` reuses the words of pages analysed for an earlier model of the same site.
     ``clustered=False`` leaves the clusters out (every page in topic 0, see
     :func:`with_clusters`): vectors, calibration and similarities only.
+    ``profiled=False`` leaves the calibration's profile threshold out, which only the
+    verdicts on links need (:func:`with_profile` adds it).
     """
     docs = docs.drop_duplicates("url").reset_index(drop=True)
     terms = terms if terms is not None else DocumentTerms()
@@ -166,11 +169,18 @@ def build_topic_model(
         cluster_names=("",),
         cluster_terms=((),),
         calibration=calibrate(tfidf, lsa, list(docs["lang"].astype(str)),
-                              list(docs["url"].astype(str)), similarities),
+                              list(docs["url"].astype(str)), similarities, profiled),
         nameless=nameless,
         similarities=similarities,
     )
     return with_clusters(model, n_topics, random_state) if clustered else model
+
+
+def with_profile(model: TopicModel) -> TopicModel:
+    """``model`` (built with ``profiled=False``) with the calibration it would have had."""
+    return replace(model, calibration=thresholds.with_profile(
+        model.calibration, model.tfidf, model.lsa, model.langs, model.urls,
+        model.similarities))
 
 
 def with_clusters(model: TopicModel, n_topics: int | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -51,6 +51,7 @@ class Calibration:
     # Same language, neighbourhood test (see neighbourhood()): the cut between the profile
     # correlations of related and random pairs; None when they cannot be told apart.
     profile_threshold: float | None = None
+    profiled: bool = True  # False: profile_threshold not computed yet (see with_profile)
 
     def thresholds(self, same_language: np.ndarray) -> np.ndarray:
         """The threshold that applies to each pair."""
@@ -243,6 +244,7 @@ def calibrate(
     langs: Sequence[str] | None = None,
     urls: Sequence[str] | None = None,
     similarities: ReferenceSimilarities | None = None,
+    profiled: bool = True,
 ) -> Calibration:
     """Off-topic thresholds from the site's own similarities.
 
@@ -251,6 +253,7 @@ def calibrate(
     threshold is the cut that best separates the two samples
     (:func:`equal_error_threshold`). Pages in different languages share few words, so
     pairs across languages get their own threshold, from their own samples.
+    ``profiled=False`` leaves ``profile_threshold`` None (:func:`with_profile` adds it).
     """
     n_pages = tfidf.shape[0]
     langs_array = np.array(langs if langs is not None else ["und"] * n_pages, dtype=object)
@@ -276,8 +279,22 @@ def calibrate(
         related_median=float(np.median(related)),
         unrelated_median=float(np.median(unrelated)),
         profile_threshold=_profile_threshold(tfidf, lsa, langs_array, pages, sampler,
-                                             similarities),
+                                             similarities) if profiled else None,
+        profiled=profiled,
     )
+
+
+def with_profile(calibration: Calibration, tfidf: sparse.csr_matrix, lsa: np.ndarray,
+                 langs: Sequence[str], urls: Sequence[str],
+                 similarities: ReferenceSimilarities | None = None) -> Calibration:
+    """``calibration`` (of :func:`calibrate` with ``profiled=False``) with the profile
+    threshold :func:`calibrate` would have given it."""
+    if calibration.profiled:
+        return calibration
+    sampler = StableSampler.for_urls(urls)
+    pages = sampler.subsample(CALIBRATION_PAGES)
+    return replace(calibration, profiled=True, profile_threshold=_profile_threshold(
+        tfidf, lsa, np.array(langs, dtype=object), pages, sampler, similarities))
 
 
 # -------------------------------------------------------------------- neighbourhoods
