@@ -18,7 +18,7 @@ candidates, and the word-order share is computed, bit-parallel, for at most
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +32,10 @@ DUPLICATE_COLUMNS = ["url", "duplicate_of", "similarity"]
 # Below this many words a page is too short to call a duplicate of anything.
 MIN_WORDS = 30
 
-# Documents split into words per batch.
+# Documents split into words per batch: at most this many, of this many characters in all
+# (2,000 long pages of a real blog were 4 million words, +300 MiB as Python strings).
 _BATCH_DOCS = 2_000
+_BATCH_CHARS = 2_000_000
 
 # Shingle rows hashed per batch: batch x num_perm uint64 values stay around 64 MB.
 _BATCH_SHINGLES = 1 << 16
@@ -156,10 +158,8 @@ def _fingerprints(texts: list, min_words: int, num_perm: int, shingle: int) -> t
     never sit in memory at once.
     """
     kept, keys, signatures = [], [], [np.empty((0, num_perm), dtype=np.uint32)]
-    for start in range(0, len(texts), _BATCH_DOCS):
-        batch = [
-            text_words(t) if isinstance(t, str) else [] for t in texts[start : start + _BATCH_DOCS]
-        ]
+    for start, stop in _batches(texts):
+        batch = [text_words(t) if isinstance(t, str) else [] for t in texts[start:stop]]
         long_enough = [i for i, words in enumerate(batch) if len(words) >= min_words]
         if not long_enough:
             continue
@@ -167,6 +167,20 @@ def _fingerprints(texts: list, min_words: int, num_perm: int, shingle: int) -> t
         keys.extend(_text_key(batch[i]) for i in long_enough)
         signatures.append(minhash_signatures([batch[i] for i in long_enough], num_perm, shingle))
     return np.array(kept, dtype=np.int64), np.array(keys, dtype=object), np.vstack(signatures)
+
+
+def _batches(texts: list) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive texts: at most _BATCH_DOCS of them, and no more than
+    _BATCH_CHARS characters in all unless one text alone is longer."""
+    start, chars = 0, 0
+    for i, text in enumerate(texts):
+        size = len(text) if isinstance(text, str) else 0
+        if i > start and (i - start >= _BATCH_DOCS or chars + size > _BATCH_CHARS):
+            yield start, i
+            start, chars = i, 0
+        chars += size
+    if start < len(texts):
+        yield start, len(texts)
 
 
 def _empty_duplicates() -> pd.DataFrame:

@@ -357,3 +357,27 @@ def test_whole_pages_with_their_template_are_not_paired() -> None:
     pages = list(real_pages().values())
     docs = pd.DataFrame({"url": [p.url for p in pages], "text": [p.page_text for p in pages]})
     assert duplicates.near_duplicates(docs).empty
+
+
+def test_texts_split_in_small_batches_give_the_same_pairs(monkeypatch) -> None:
+    """Texts are split into words a bounded batch at a time (by count and characters):
+    a real corpus with rewritten copies gives the same duplicates whatever the batches."""
+    originals = list(real_pages().values())
+    copies = {p.url + "?v=2": rewritten(p.main_text, p.lang, seed=i)
+              for i, p in enumerate(originals) if p.kind == "article"}
+    docs = pd.DataFrame({"url": [p.url for p in originals] + list(copies),
+                         "text": [p.main_text for p in originals] + list(copies.values())})
+    whole = duplicates.near_duplicates(docs, threshold=0.85)
+    assert len(whole) >= 40
+    monkeypatch.setattr(duplicates, "_BATCH_CHARS", 5_000)
+    assert len(list(duplicates._batches(docs["text"].tolist()))) > len(docs) / 4
+    pd.testing.assert_frame_equal(duplicates.near_duplicates(docs, threshold=0.85), whole)
+
+
+def test_batches_are_bounded_and_cover_every_text_once(monkeypatch) -> None:
+    monkeypatch.setattr(duplicates, "_BATCH_CHARS", 10)
+    monkeypatch.setattr(duplicates, "_BATCH_DOCS", 3)
+    texts = ["aaaa", "bbbb", "cc", None, "d" * 25, "e", "f", "g", "h"]
+    batches = list(duplicates._batches(texts))
+    # 10 characters fill the first batch; a text longer than the bound is a batch alone.
+    assert batches == [(0, 3), (3, 4), (4, 5), (5, 8), (8, 9)]

@@ -596,6 +596,32 @@ def test_pair_similarity_in_small_chunks_is_the_diagonal_of_the_similarity_rows(
     assert (paired > 0).any()
 
 
+def test_pair_similarity_chunked_by_stored_values_is_the_same(model, monkeypatch):
+    from linkaudit.analysis.topics import vectors
+
+    rng = np.random.default_rng(6)
+    rows, cols = rng.integers(0, model.size, size=(2, 40))
+    whole = vectors.pair_similarity(model.tfidf, model.lsa, rows, cols)
+    monkeypatch.setattr(vectors, "PAIR_NONZEROS", 30)  # a few pairs' rows at a time
+    sizes = np.diff(model.tfidf.indptr)[rows] + np.diff(model.tfidf.indptr)[cols]
+    assert len(list(vectors.pair_chunks(sizes))) > 4
+    np.testing.assert_array_equal(vectors.pair_similarity(model.tfidf, model.lsa, rows, cols),
+                                  whole)
+
+
+@pytest.mark.parametrize(("sizes", "budget", "expected"), [
+    ([5, 5, 5, 5], 10, [(0, 2), (2, 4)]),
+    ([3, 20, 3, 3, 3], 10, [(0, 1), (1, 2), (2, 5)]),  # one pair over the budget: alone
+    ([0, 0, 0], 10, [(0, 3)]),
+    ([], 10, []),
+])
+def test_pair_chunks_cover_every_pair_once_within_the_budget(sizes, budget, expected):
+    from linkaudit.analysis.topics import vectors
+
+    chunks = list(vectors.pair_chunks(np.array(sizes, dtype=np.int64), budget))
+    assert [(part.start, part.stop) for part in chunks] == expected
+
+
 def test_neighbourhood_with_shared_similarity_rows_gives_the_same_answers(model):
     from linkaudit.analysis.topics.thresholds import site_similarities
 

@@ -16,9 +16,9 @@ from linkaudit.analysis.topics.clustering import LABEL_TERMS
 from linkaudit.analysis.topics.model import TopicModel, top_terms
 from linkaudit.analysis.topics.thresholds import neighbourhood
 from linkaudit.analysis.topics.vectors import (
-    PAIR_CHUNK,
     ReferenceSimilarities,
     language_codes,
+    pair_chunks,
     pair_similarity,
     paired_dots,
 )
@@ -85,8 +85,8 @@ def _shared_terms(model: TopicModel, rows: np.ndarray, cols: np.ndarray) -> list
         return [[] for _ in rows]
     names = np.array([model.display.get(t, t) for t in model.terms.tolist()], dtype=object)
     shared: list[list[str]] = []
-    for start in range(0, len(rows), PAIR_CHUNK):
-        part = slice(start, start + PAIR_CHUNK)
+    row_sizes = np.diff(model.tfidf.indptr)
+    for part in pair_chunks(row_sizes[rows] + row_sizes[cols]):
         shared.extend(_top_products(model.tfidf, rows[part], cols[part], names))
     return shared
 

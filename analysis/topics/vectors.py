@@ -32,6 +32,9 @@ CACHED_ROWS_BYTES = 128 * 2**20
 ROW_BLOCK_BYTES = 32 * 2**20
 # Page pairs whose similarity is computed at a time (their rows are copied to multiply).
 PAIR_CHUNK = 20_000
+# ... and sparse rows copied at a time: the long pages of a real blog hold a thousand terms
+# each, and 20,000 pairs of them were +400 MiB.
+PAIR_NONZEROS = 2_000_000
 
 
 # --------------------------------------------------------------------------- vectors
@@ -125,13 +128,34 @@ def pair_similarity(
 def paired_dots(left: sparse.csr_matrix | np.ndarray, left_rows: np.ndarray,
                 right: sparse.csr_matrix | np.ndarray, right_rows: np.ndarray) -> np.ndarray:
     """Dot product of left[left_rows[i]] with right[right_rows[i]] for each i (sparse or
-    dense rows), the rows copied PAIR_CHUNK pairs at a time: 600,000 pairs of dense LSA
-    rows copied at once would take 1.3 GB."""
+    dense rows), the rows copied PAIR_CHUNK pairs (and for sparse rows PAIR_NONZEROS
+    stored values) at a time: 600,000 pairs of dense LSA rows copied at once would take
+    1.3 GB."""
     out = np.zeros(len(left_rows))
-    for start in range(0, len(left_rows), PAIR_CHUNK):
-        part = slice(start, start + PAIR_CHUNK)
+    sizes = _row_sizes(left, left_rows) + _row_sizes(right, right_rows)
+    for part in pair_chunks(sizes):
         out[part] = row_dots(left[left_rows[part]], right[right_rows[part]])
     return out
+
+
+def _row_sizes(matrix: sparse.csr_matrix | np.ndarray, rows: np.ndarray) -> np.ndarray:
+    if not sparse.issparse(matrix):
+        return np.zeros(len(rows), dtype=np.int64)
+    return np.diff(sparse.csr_matrix(matrix).indptr)[rows]
+
+
+def pair_chunks(sizes: np.ndarray, budget: int | None = None) -> Iterator[slice]:
+    """Consecutive slices of pairs, at most PAIR_CHUNK long and of at most ``budget``
+    (default PAIR_NONZEROS) stored values in all, unless one pair alone holds more."""
+    budget = PAIR_NONZEROS if budget is None else budget
+    total = np.cumsum(sizes, dtype=np.int64)
+    start = 0
+    while start < len(sizes):
+        before = total[start - 1] if start else 0
+        stop = int(np.searchsorted(total, before + budget, side="right"))
+        stop = min(max(stop, start + 1), start + PAIR_CHUNK, len(sizes))
+        yield slice(start, stop)
+        start = stop
 
 
 def row_dots(a: sparse.spmatrix | np.ndarray, b: sparse.spmatrix | np.ndarray) -> np.ndarray:
