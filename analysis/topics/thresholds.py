@@ -256,11 +256,12 @@ def calibrate(
     ``profiled=False`` leaves ``profile_threshold`` None (:func:`with_profile` adds it).
     """
     n_pages = tfidf.shape[0]
-    langs_array = np.array(langs if langs is not None else ["und"] * n_pages, dtype=object)
+    langs = list(langs) if langs is not None else ["und"] * n_pages
+    urls = list(urls) if urls is not None else [f"/{i}" for i in range(n_pages)]
+    langs_array = np.array(langs, dtype=object)
     if n_pages < MIN_PAGES_FOR_CALIBRATION or tfidf.shape[1] == 0:
         return Calibration(FALLBACK_THRESHOLD, FALLBACK_THRESHOLD, "fallback")
-    sampler = StableSampler.for_urls(urls if urls is not None else
-                                     [f"/{i}" for i in range(n_pages)])
+    sampler = StableSampler.for_urls(urls)
     pages = sampler.subsample(CALIBRATION_PAGES)
     samples = _pair_samples(tfidf, lsa, langs_array, pages, sampler)
     thresholds = {
@@ -272,23 +273,23 @@ def calibrate(
     if thresholds["same"] is None:
         return Calibration(FALLBACK_THRESHOLD, FALLBACK_THRESHOLD, "fallback")
     related, unrelated = samples["same"]
-    return Calibration(
+    calibration = Calibration(
         threshold=thresholds["same"],
         cross_language_threshold=thresholds["cross"] or thresholds["same"],
         method="site",
         related_median=float(np.median(related)),
         unrelated_median=float(np.median(unrelated)),
-        profile_threshold=_profile_threshold(tfidf, lsa, langs_array, pages, sampler,
-                                             similarities) if profiled else None,
-        profiled=profiled,
+        profiled=False,
     )
+    return with_profile(calibration, tfidf, lsa, langs, urls, similarities) if profiled \
+        else calibration
 
 
 def with_profile(calibration: Calibration, tfidf: sparse.csr_matrix, lsa: np.ndarray,
                  langs: Sequence[str], urls: Sequence[str],
                  similarities: ReferenceSimilarities | None = None) -> Calibration:
-    """``calibration`` (of :func:`calibrate` with ``profiled=False``) with the profile
-    threshold :func:`calibrate` would have given it."""
+    """``calibration`` (of :func:`calibrate` with ``profiled=False``, for the same pages)
+    with its profile threshold."""
     if calibration.profiled:
         return calibration
     sampler = StableSampler.for_urls(urls)

@@ -141,7 +141,7 @@ def paired_dots(left: sparse.csr_matrix | np.ndarray, left_rows: np.ndarray,
 def _row_sizes(matrix: sparse.csr_matrix | np.ndarray, rows: np.ndarray) -> np.ndarray:
     if not sparse.issparse(matrix):
         return np.zeros(len(rows), dtype=np.int64)
-    return np.diff(sparse.csr_matrix(matrix).indptr)[rows]
+    return np.diff(matrix.indptr)[rows]
 
 
 def pair_chunks(sizes: np.ndarray, budget: int | None = None) -> Iterator[slice]:
