@@ -21,6 +21,7 @@ from linkaudit.analysis.topics.vectors import (
     pair_chunks,
     pair_similarity,
     paired_dots,
+    row_sizes,
 )
 
 # A sentence about the source page that describes the target bridges the two (see
@@ -85,8 +86,7 @@ def _shared_terms(model: TopicModel, rows: np.ndarray, cols: np.ndarray) -> list
         return [[] for _ in rows]
     names = np.array([model.display.get(t, t) for t in model.terms.tolist()], dtype=object)
     shared: list[list[str]] = []
-    row_sizes = np.diff(model.tfidf.indptr)
-    for part in pair_chunks(row_sizes[rows] + row_sizes[cols]):
+    for part in pair_chunks(row_sizes(model.tfidf, rows) + row_sizes(model.tfidf, cols)):
         shared.extend(_top_products(model.tfidf, rows[part], cols[part], names))
     return shared
 

@@ -256,12 +256,11 @@ def calibrate(
     ``profiled=False`` leaves ``profile_threshold`` None (:func:`with_profile` adds it).
     """
     n_pages = tfidf.shape[0]
-    langs = list(langs) if langs is not None else ["und"] * n_pages
-    urls = list(urls) if urls is not None else [f"/{i}" for i in range(n_pages)]
-    langs_array = np.array(langs, dtype=object)
+    langs_array = np.array(langs if langs is not None else ["und"] * n_pages, dtype=object)
     if n_pages < MIN_PAGES_FOR_CALIBRATION or tfidf.shape[1] == 0:
         return Calibration(FALLBACK_THRESHOLD, FALLBACK_THRESHOLD, "fallback")
-    sampler = StableSampler.for_urls(urls)
+    sampler = StableSampler.for_urls(urls if urls is not None else
+                                     [f"/{i}" for i in range(n_pages)])
     pages = sampler.subsample(CALIBRATION_PAGES)
     samples = _pair_samples(tfidf, lsa, langs_array, pages, sampler)
     thresholds = {
@@ -281,8 +280,8 @@ def calibrate(
         unrelated_median=float(np.median(unrelated)),
         profiled=False,
     )
-    return with_profile(calibration, tfidf, lsa, langs, urls, similarities) if profiled \
-        else calibration
+    return _profiled(calibration, tfidf, lsa, langs_array, pages, sampler, similarities) \
+        if profiled else calibration
 
 
 def with_profile(calibration: Calibration, tfidf: sparse.csr_matrix, lsa: np.ndarray,
@@ -292,10 +291,16 @@ def with_profile(calibration: Calibration, tfidf: sparse.csr_matrix, lsa: np.nda
     with its profile threshold."""
     if calibration.profiled:
         return calibration
-    sampler = StableSampler.for_urls(urls)
-    pages = sampler.subsample(CALIBRATION_PAGES)
+    sampler = StableSampler.for_urls(urls)  # 0.9 s for 100,000 URLs: made once a call
+    return _profiled(calibration, tfidf, lsa, np.array(langs, dtype=object),
+                     sampler.subsample(CALIBRATION_PAGES), sampler, similarities)
+
+
+def _profiled(calibration: Calibration, tfidf: sparse.csr_matrix, lsa: np.ndarray,
+              langs: np.ndarray, pages: np.ndarray, sampler: StableSampler,
+              similarities: ReferenceSimilarities | None) -> Calibration:
     return replace(calibration, profiled=True, profile_threshold=_profile_threshold(
-        tfidf, lsa, np.array(langs, dtype=object), pages, sampler, similarities))
+        tfidf, lsa, langs, pages, sampler, similarities))
 
 
 # -------------------------------------------------------------------- neighbourhoods

@@ -132,13 +132,14 @@ def paired_dots(left: sparse.csr_matrix | np.ndarray, left_rows: np.ndarray,
     stored values) at a time: 600,000 pairs of dense LSA rows copied at once would take
     1.3 GB."""
     out = np.zeros(len(left_rows))
-    sizes = _row_sizes(left, left_rows) + _row_sizes(right, right_rows)
+    sizes = row_sizes(left, left_rows) + row_sizes(right, right_rows)
     for part in pair_chunks(sizes):
         out[part] = row_dots(left[left_rows[part]], right[right_rows[part]])
     return out
 
 
-def _row_sizes(matrix: sparse.csr_matrix | np.ndarray, rows: np.ndarray) -> np.ndarray:
+def row_sizes(matrix: sparse.csr_matrix | np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Stored values of each of ``rows`` of a CSR matrix (0 for the rows of a dense one)."""
     if not sparse.issparse(matrix):
         return np.zeros(len(rows), dtype=np.int64)
     return np.diff(matrix.indptr)[rows]
