@@ -2,7 +2,7 @@
 side in one run: wall time and peak RSS of each, and their ratios.
 
     .venv/bin/python benchmarks/bench_scale.py SITE_DIR START_PATH [--max-pages 3500]
-        [--concurrency 16] [--label NAME]
+        [--concurrency 16] [--label NAME] [--alias HOST] [--keep DIR]
 
 SITE_DIR is a folder of static pages (a mirror or export of a real site), served on
 127.0.0.1 by linkaudit's site server. The bare spider follows every on-site ``<a href>``
@@ -98,10 +98,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--label", default="")
     parser.add_argument("--alias", default="", help="production host the copy's links name")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="an empty folder to keep the stores, reports and profile in")
     args = parser.parse_args()
     linkaudit = [sys.executable, "-m", "linkaudit"]
     with served(args.site) as base, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            work = args.keep.resolve()
         url = base.rstrip("/") + "/" + args.start.lstrip("/")
         flags = ["--delay", "0", "--concurrency", str(args.concurrency), "--max-pages",
                  str(args.max_pages), "--quiet", *(["--alias", args.alias] if args.alias else [])]

@@ -242,7 +242,6 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 def _crawl_and_audit(args: argparse.Namespace, config: Config, url: str, store_path: Path,
                      out: TextIO):
     """`run`: crawl under the site's lock, then report on the crawl if it completed."""
-    from linkaudit.auditing import audit_crawl
     from linkaudit.preparing import PagePreparer
 
     out_dir = Path(args.out) if args.out else None
@@ -255,6 +254,10 @@ def _crawl_and_audit(args: argparse.Namespace, config: Config, url: str, store_p
         except BaseException:
             preparer.cancel()
             raise
+        # Imported once the crawl completed: a crawl that fails at its start URL says so
+        # without first loading the analysis (pandas, scikit-learn, matplotlib).
+        from linkaudit.auditing import audit_crawl
+
         phases = Phases(enabled=not args.quiet)
         try:
             return audit_crawl(config, store_path, result.crawl_id, out_dir, out,

@@ -80,7 +80,7 @@ def test_a_changed_page_is_analysed_again_not_read_from_what_was_prepared(tmp_pa
     docs_rows = page_documents(crawl.pages, sections, crawl.headings,
                                languages=prepared.languages)
     row = docs_rows[docs_rows["url"] == url].iloc[0].to_dict()
-    stems = {stem for stem, _ in prepared.terms.add(row)}
+    stems = {stem for stem, _ in prepared.terms.pairs(row)}
     assert "calvit" in stems
 
 

@@ -1,9 +1,13 @@
+import pickle
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from linkaudit.analysis.text import detect_language
 from linkaudit.analysis.topics import (
+    DocumentTerms,
     TopicModel,
     build_topic_model,
     clusters,
@@ -17,6 +21,7 @@ from linkaudit.analysis.topics import (
     top_terms,
     with_profile,
 )
+from linkaudit.analysis.topics.vectors import display_map, document_pairs
 
 # Twelve short pages in three topics: muscle spasticity (fr), hair loss (fr) and bread
 # baking (en). Page c4 is English but declares lang="fr".
@@ -634,3 +639,27 @@ def test_neighbourhood_with_shared_similarity_rows_gives_the_same_answers(model)
         again = neighbourhood(model.tfidf, model.lsa, langs, rows, cols, shared)
         assert np.array_equal(alone[0], again[0], equal_nan=True)
         assert np.array_equal(alone[1], again[1], equal_nan=True)
+
+
+def test_document_terms_count_each_pages_stems_and_survive_pickling():
+    rows = _docs().to_dict("records")
+    terms = DocumentTerms()
+    stems = terms.tokens(rows)
+    for i, row in enumerate(rows):
+        expected = Counter(document_pairs(row))
+        assert terms.pairs(row) == dict(expected)
+        assert Counter(stems[i]) == Counter(stem for (stem, _), n in expected.items()
+                                            for _ in range(n))
+    site = Counter()
+    for row in rows:
+        site.update(document_pairs(row))
+    assert terms.display() == display_map(site)
+    assert terms.display()["spastiqu"] == "spasticité"  # the surface written most often
+    again = pickle.loads(pickle.dumps(terms))
+    restems = again.tokens(rows)
+    assert [sorted(restems[i]) for i in range(len(rows))] == \
+        [sorted(stems[i]) for i in range(len(rows))]
+    assert again.display() == terms.display()
+    # A new page after the trip gets new numbers, not another pair's.
+    new = {**rows[0], "url": "https://example.org/new", "text": "Boulangerie levain farine."}
+    assert again.pairs(new) == dict(Counter(document_pairs(new)))

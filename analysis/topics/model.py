@@ -73,18 +73,24 @@ class TopicModel:
 class DocumentTerms:
     """The analysed words of pages, kept so that they are analysed once: by a model built
     again with a few pages' texts changed (coherence leaves drifting sections out), or
-    ahead of the audit while the crawl runs (:mod:`linkaudit.analysis.prepare`). A page's words are
-    reused only while its fields (language, text, title, h1, headings) are the same, told
-    by a digest of them; ``counts`` are the (stem, surface word) counts of the pages of the
-    last :meth:`tokens` call."""
+    ahead of the audit while the crawl runs (:mod:`linkaudit.analysis.prepare`). A page's
+    words are reused only while its fields (language, text, title, h1, headings) are the
+    same, told by a digest of them.
+
+    Each distinct (stem, surface word) pair of the site is numbered once; a page keeps the
+    numbers of its pairs and how often each occurs, in two small arrays (a Counter of
+    tuples per page was 45 KB a page on a real blog, the arrays are about 2 KB).
+    """
 
     FIELDS = ("lang", "text", "title", "h1", "headings")
 
     def __init__(self) -> None:
-        # url -> (digest of its fields, count of each (stem, surface word) on the page): a
-        # page's words are kept counted, not listed, since TF-IDF needs only their counts.
-        self._words: dict[str, tuple[bytes, Counter]] = {}
-        self.counts: Counter = Counter()
+        # url -> (digest of its fields, pair numbers, count of each on the page): TF-IDF
+        # needs only the counts.
+        self._words: dict[str, tuple[bytes, np.ndarray, np.ndarray]] = {}
+        self._numbers: dict[tuple[str, str], int] = {}  # (stem, surface) -> its number
+        self._pairs: list[tuple[str, str]] = []  # number -> (stem, surface)
+        self._site: dict[tuple[str, str], int] = {}  # counts of the last tokens() call
 
     @classmethod
     def key(cls, row: Mapping[str, object]) -> bytes:
@@ -93,41 +99,72 @@ class DocumentTerms:
     def __len__(self) -> int:
         return len(self._words)
 
-    def add(self, row: Mapping[str, object]) -> Counter:
-        """How often each (stem, surface word) occurs on one page (:func:`document_pairs`)."""
+    def __getstate__(self) -> dict:
+        # Sent from the crawl's preparing process: the numbers are rebuilt from the pairs.
+        return {"words": self._words, "pairs": self._pairs, "site": self._site}
+
+    def __setstate__(self, state: dict) -> None:
+        self._words, self._pairs, self._site = state["words"], state["pairs"], state["site"]
+        self._numbers = {pair: i for i, pair in enumerate(self._pairs)}
+
+    def _number(self, pair: tuple[str, str]) -> int:
+        found = self._numbers.get(pair)
+        if found is None:
+            found = self._numbers[pair] = len(self._pairs)
+            self._pairs.append(pair)
+        return found
+
+    def add(self, row: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
+        """One page's (stem, surface word) pairs (:func:`document_pairs`), as their numbers
+        and how often each occurs."""
         url, key = str(row["url"]), self.key(row)
         known = self._words.get(url)
         if known is None or known[0] != key:
-            known = (key, Counter(document_pairs(row)))
+            counted = Counter(document_pairs(row))
+            numbers = np.fromiter(map(self._number, counted), dtype=np.int32,
+                                  count=len(counted))
+            known = (key, numbers, np.fromiter(counted.values(), dtype=np.int32,
+                                               count=len(counted)))
             self._words[url] = known
-        return known[1]
+        return known[1], known[2]
+
+    def pairs(self, row: Mapping[str, object]) -> dict[tuple[str, str], int]:
+        """How often each (stem, surface word) occurs on one page."""
+        numbers, counts = self.add(row)
+        return {self._pairs[i]: n for i, n in zip(numbers.tolist(), counts.tolist(),
+                                                   strict=True)}
 
     def tokens(self, rows: Sequence[Mapping[str, object]]) -> Sequence[list[str]]:
         """Stems of each row's page (each as often as it occurs, in no particular order),
-        analysing only new texts; sets ``counts``. The lists are made as they are read."""
-        pages, counts = [], Counter()
-        for row in rows:
-            page = self.add(row)
-            counts.update(page)
-            pages.append(page)
-        self.counts = counts
-        return _StemLists(pages)
+        analysing only new texts; the site's counts (:meth:`display`) become these pages'.
+        The lists are made as they are read."""
+        pages = [self.add(row) for row in rows]
+        total = np.zeros(len(self._pairs), dtype=np.int64)
+        for numbers, counts in pages:
+            total[numbers] += counts  # a page holds each number once
+        used = np.flatnonzero(total)
+        self._site = {self._pairs[i]: n for i, n in zip(used.tolist(), total[used].tolist(),
+                                                         strict=True)}
+        return _StemLists(pages, [stem for stem, _ in self._pairs])
 
     def display(self) -> dict[str, str]:
-        return display_map(self.counts)
+        return display_map(self._site)
 
 
 class _StemLists(Sequence):
     """Each page's stems as a list, made when read (a whole site's would fill memory)."""
 
-    def __init__(self, pages: list[Counter]) -> None:
-        self._pages = pages
+    def __init__(self, pages: list[tuple[np.ndarray, np.ndarray]], stems: list[str]) -> None:
+        self._pages, self._stems = pages, stems
 
     def __len__(self) -> int:
         return len(self._pages)
 
     def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
-        return [stem for (stem, _), n in self._pages[index].items() for _ in range(n)]
+        numbers, counts = self._pages[index]
+        stems = self._stems
+        return [stems[i] for i, n in zip(numbers.tolist(), counts.tolist(), strict=True)
+                for _ in range(n)]
 
 
 def build_topic_model(
