@@ -8,10 +8,13 @@ extension's (crawler/extensions.py); both use tqdm on a terminal.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from typing import TextIO
+
+from linkaudit.writers.background import PAUSED_AT_FORK
 
 # Stage names as the audit and the writers run them -> what the reader is told.
 PHASES = {
@@ -31,6 +34,25 @@ PHASES = {
 WRITERS = {"charts": "charts", "csv": "tables", "workbook": "report.xlsx", "html": "index.html"}
 
 
+# The clocks running now: each stops while the process forks (the workbook is written in a
+# forked child, writers/background.py) and starts again in the parent; the child has none.
+_CLOCKS: list[Phases] = []
+
+
+def _pause_clocks() -> None:
+    for phases in _CLOCKS:
+        phases._stop_clock()
+
+
+def _resume_clocks() -> None:
+    for phases in _CLOCKS:
+        phases._start_clock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_pause_clocks, after_in_parent=_resume_clocks)
+
+
 class Phases:
     """Told each stage's name as it starts (``Stages``' listener); shows it."""
 
@@ -41,18 +63,38 @@ class Phases:
         self.started = time.monotonic()
         self.shown = ""
         self.bar = None
+        self._clock: tuple[threading.Thread, threading.Event] | None = None
         if self.live:
             from tqdm import tqdm
 
             # No total: a phase has no count, the line shows what runs and for how long.
+            # tqdm's own monitor thread is not wanted: it would keep the process from forking.
+            tqdm.monitor_interval = 0
             self.bar = tqdm(file=self.stream, bar_format="{desc} {elapsed}", desc="audit:",
                             dynamic_ncols=True, leave=False, mininterval=0.2)
             # A stage can take a minute without telling anything: the clock ticks anyway.
-            self.stop = threading.Event()
-            threading.Thread(target=self._tick, daemon=True).start()
+            _CLOCKS.append(self)
+            self._start_clock()
 
-    def _tick(self) -> None:
-        while not self.stop.wait(0.5):
+    def _start_clock(self) -> None:
+        if self.bar is None or self._clock is not None:
+            return
+        stop = threading.Event()
+        thread = threading.Thread(target=self._tick, args=(stop,), daemon=True,
+                                  name=f"{PAUSED_AT_FORK}: audit clock")
+        self._clock = thread, stop
+        thread.start()
+
+    def _stop_clock(self) -> None:
+        if self._clock is None:
+            return
+        (thread, stop), self._clock = self._clock, None
+        stop.set()
+        if thread is not threading.current_thread():
+            thread.join()
+
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.wait(0.5):
             bar = self.bar
             if bar is not None:
                 bar.refresh()
@@ -76,6 +118,8 @@ class Phases:
     def close(self) -> None:
         """Clear the live line (the summary follows)."""
         if self.bar is not None:
-            self.stop.set()
+            self._stop_clock()
+            if self in _CLOCKS:
+                _CLOCKS.remove(self)
             bar, self.bar = self.bar, None
             bar.close()

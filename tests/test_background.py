@@ -3,6 +3,7 @@ parent as if the writer had run there."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from linkaudit.progress import Phases
 from linkaudit.writers import background
 from linkaudit.writers.background import Background, WriterDied
 
@@ -73,3 +75,30 @@ def test_with_other_threads_running_the_writer_runs_in_place() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _clocks() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.endswith("audit clock")]
+
+
+@needs_fork
+def test_the_live_progress_clock_stops_for_the_fork_and_ticks_again_after() -> None:
+    phases = Phases(stream=_Terminal(), enabled=True)
+    try:
+        phases("topics")
+        assert _clocks() and background.can_fork()
+        job = Background(lambda: (os.getpid(), [t.name for t in threading.enumerate()]))
+        assert job.forked
+        pid, child_threads = job.join(timeout=60)
+        assert pid != os.getpid()
+        assert not any(name.endswith("audit clock") for name in child_threads)
+        assert len(_clocks()) == 1 and _clocks()[0].is_alive()  # started again in the parent
+    finally:
+        phases.close()
+    assert not _clocks()
+    assert "audit: topic model" in phases.stream.getvalue()

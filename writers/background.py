@@ -5,8 +5,9 @@ on a machine with a second core it is written beside them: :class:`Background` f
 the child writes and sends back what the writer returned or raised, and :meth:`join`
 returns or raises it in the parent, as if the writer had run there (an exception keeps
 the child's traceback as a note). Without ``os.fork``, with one core, or with other threads
-running (a fork would copy their locks, not them), the writer runs in place at
-:meth:`join`. The child ends with its parent.
+running (a fork would copy their locks, not them; a thread that stops for forks is no
+obstacle, see :data:`PAUSED_AT_FORK`), the writer runs in place at :meth:`join`. The
+child ends with its parent.
 """
 
 from __future__ import annotations
@@ -31,9 +32,17 @@ class WriterDied(RuntimeError):
     """The child process ended without an answer (killed, out of memory)."""
 
 
+# A thread whose name starts with this stops before the process forks and starts again
+# after (its own os.register_at_fork hooks: the command line's progress clock), so it does
+# not keep the process from forking.
+PAUSED_AT_FORK = "linkaudit paused at fork"
+
+
 def can_fork() -> bool:
-    return (hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-            and threading.active_count() == 1)
+    current = threading.current_thread()
+    others = [thread for thread in threading.enumerate()
+              if thread is not current and not thread.name.startswith(PAUSED_AT_FORK)]
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and not others
 
 
 def _die_with_parent() -> None:
