@@ -150,7 +150,12 @@ def _leave_one_out_cosine(
     dot_rest = dot_total - weights * own
     # |T - w s|^2 = |T|^2 - 2 w (s.T) + w^2 |s|^2
     squared_rest = row_dots(totals_here, totals_here) - 2 * weights * dot_total + weights**2 * own
-    norm_rest = np.sqrt(np.clip(squared_rest, 0, None))
+    # A block alone on its page (no other block with a known term) has no rest: the
+    # subtraction above leaves rounding noise there (1e-7 or so), whose direction is
+    # random and changed the block's score with the BLAS library's thread count.
+    adds = ((weights > 0) & (own > 0)).astype(float)
+    others = np.bincount(page_of, weights=adds, minlength=n_pages)[page_of] - adds
+    norm_rest = np.where(others > 0, np.sqrt(np.clip(squared_rest, 0, None)), 0.0)
     dot_title = row_dots(vectors, titles_here)
     title_norm = np.sqrt(row_dots(titles_here, titles_here))
     rest_title = row_dots(totals_here, titles_here) - weights * dot_title

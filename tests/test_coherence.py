@@ -1,3 +1,6 @@
+import copy
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -405,3 +408,19 @@ def test_focused_documents_unchanged_without_incoherent_sections(site):
     docs = page_documents(pages, sections, headings)
     _, section_frame = section_coherence(model, sections, threshold=0.0)
     assert focused_documents(docs, sections, section_frame).equals(docs)
+
+
+def test_a_section_alone_on_its_page_keeps_its_score_when_the_vectors_move_by_rounding(site):
+    # Such a section has nothing else on its page to be compared with but the title; a
+    # rest computed by subtraction was rounding noise pointing anywhere.
+    model, sections = site
+    _, frame = section_coherence(model, sections)
+    rng = np.random.default_rng(0)
+    svd = copy.deepcopy(model.svd)
+    svd.components_ = svd.components_ + rng.normal(0, 1e-13, svd.components_.shape)
+    nudged = replace(model, svd=svd, lsa=model.lsa + rng.normal(0, 1e-13, model.lsa.shape))
+    _, again = section_coherence(nudged, sections)
+    alone = frame["url"].isin([URL(key) for key in SINGLE]).to_numpy()
+    assert alone.sum() == len(SINGLE) and frame.loc[alone, "score"].notna().all()
+    np.testing.assert_allclose(again.loc[alone, "score"], frame.loc[alone, "score"],
+                               atol=2e-4)
