@@ -6,11 +6,16 @@ store (analysis/load.py) and writing files (the ``writers`` package) live apart.
 
 from __future__ import annotations
 
+import contextlib
+import resource
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from linkaudit.analysis import (
     checks,
@@ -118,15 +123,26 @@ VERDICT_COLUMNS = (("relevance", np.nan), ("off_topic", False), ("why", ""),
                    ("suggested_targets", ""), ("anchor_relevance", np.nan))
 
 
+def promo_columns(crawl: CrawlFrames, rules: promo.PromoRules) -> pd.DataFrame:
+    """``promotional`` and ``promo_reason`` of every link occurrence, in crawl.links order
+    (the ``promotional`` stage)."""
+    texts = crawl.sections.groupby("url")["text"].agg(
+        lambda parts: "\n".join(parts.fillna("").astype(str)))
+    classified = promo.classify_links(crawl.links.reset_index(drop=True), rules,
+                                      promo.price_counts(texts))
+    return classified[["promotional", "promo_reason"]]
+
+
 def link_table(crawl: CrawlFrames, net: LinkGraph, rules: promo.PromoRules,
-               stages: Stages) -> pd.DataFrame:
-    """links.csv without the relevance verdicts: status, landing page, promotional."""
+               stages: Stages, classified: pd.DataFrame | None = None) -> pd.DataFrame:
+    """links.csv without the relevance verdicts: status, landing page, promotional.
+    ``classified``: :func:`promo_columns`, computed before."""
     links = crawl.links.reset_index(drop=True)
 
     def classify() -> pd.DataFrame:
-        texts = crawl.sections.groupby("url")["text"].agg(
-            lambda parts: "\n".join(parts.fillna("").astype(str)))
-        return promo.classify_links(links, rules, promo.price_counts(texts))
+        columns = classified if classified is not None else promo_columns(crawl, rules)
+        return links.assign(promotional=columns["promotional"].to_numpy(),
+                            promo_reason=columns["promo_reason"])
 
     out = stages.run("promotional", classify, links.assign(promotional=False, promo_reason=""))
     out["target_status"] = net.target_status.to_numpy()
@@ -402,13 +418,71 @@ def _page_checks(crawl: CrawlFrames, settings: AuditSettings
         crawl.pages, crawl.headings, crawl.sections, min_words=settings.thin_content_words)
 
 
+class Job(Protocol):
+    """Work running in another process (writers/background.py's Background)."""
+
+    def join(self, timeout: float | None = None) -> Any: ...
+
+    def cancel(self) -> None: ...
+
+
+# Starts work in another process and returns it running, or None when it cannot.
+Beside = Callable[[Callable[[], Any]], Job | None]
+# How long the audit waits for that process once it needs its results; then it computes
+# them itself.
+BESIDE_SECONDS = 600.0
+
+
+def _near_duplicates(docs: pd.DataFrame, settings: AuditSettings) -> pd.DataFrame:
+    return duplicates.near_duplicates(docs[["url", "text"]],
+                                      threshold=settings.near_duplicate_threshold)
+
+
+def _model_free(crawl: CrawlFrames, rules: promo.PromoRules, docs: pd.DataFrame | None,
+                settings: AuditSettings) -> dict[str, tuple[Any, float, float]]:
+    """The parts of the audit that need neither the topic model nor each other, for the
+    process beside the topics: stage -> (result, seconds, peak RSS in MiB). A part that
+    raises is left out; the audit then runs it itself, where its failure is recorded."""
+    parts: dict[str, Callable[[], Any]] = {"promotional": lambda: promo_columns(crawl, rules)}
+    if docs is not None:
+        parts["near_duplicates"] = lambda: _near_duplicates(docs, settings)
+    done = {}
+    for stage, work in parts.items():
+        started = time.perf_counter()
+        try:
+            result = work()
+        except Exception:  # noqa: BLE001 - computed again, and recorded, by the audit
+            continue
+        done[stage] = (result, time.perf_counter() - started,
+                       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return done
+
+
+def _joined(job: Job | None, stages: Stages) -> dict[str, Any]:
+    """The results of the process beside the topics ({} without one, or when it gave
+    none: the audit computes them itself, the same); its costs go into the profile."""
+    if job is None:
+        return {}
+    try:
+        done = job.join(timeout=BESIDE_SECONDS)
+    except Exception:  # noqa: BLE001 - killed, out of memory, timed out: computed here
+        return {}
+    for stage, (_, seconds, peak) in done.items():
+        stages.profile[f"{stage} (beside the topics)"] = (seconds, peak)
+    return {stage: result for stage, (result, _, _) in done.items()}
+
+
 def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoRules,
                 changes: pd.DataFrame | None = None, prepared: Prepared | None = None,
-                progress: Callable[[str], None] | None = None) -> Audit:
+                progress: Callable[[str], None] | None = None,
+                beside: Beside | None = None) -> Audit:
     """The audit of a crawl. Each stage (``Stages``, analysis/model.py) that raises leaves
     its columns empty and its findings absent; the audit then lists it in ``failures``.
     ``prepared``: per-page results computed while the crawl ran (analysis/prepare.py);
-    the audit is the same without them. ``progress`` is told each stage as it starts."""
+    the audit is the same without them. ``progress`` is told each stage as it starts.
+    ``beside`` runs the stages that need no topic model (promotional links,
+    near-duplicates) in another process while the topics are fitted; the audit is the
+    same without it."""
     pages = crawl.pages
     stages = Stages(f"crawl {crawl.crawl_id}", listener=progress)
     net = stages.run("graph", lambda: link_graph(crawl), LinkGraph.empty(crawl))
@@ -420,21 +494,29 @@ def build_audit(crawl: CrawlFrames, settings: AuditSettings, rules: promo.PromoR
     prepared = prepared if prepared is not None else Prepared()
     docs = stages.run("documents", lambda: text.page_documents(
         pages, crawl.sections, crawl.headings, languages=prepared.languages), None)
-    model, page_coh, section_scores = topic_analysis(docs, crawl.sections, settings, stages,
-                                                     prepared.terms)
-    no_clusters = pd.DataFrame(columns=["topic_id", "topic", "size", "terms"])
-    ptopics, clusters = (None, no_clusters) if model is None else stages.run(
-        "topics", lambda: (topics.page_topics(model), topics.clusters(model)),
-        (None, no_clusters))
+    job = beside(lambda: _model_free(crawl, rules, docs, settings)) if beside else None
+    try:
+        with (threadpool_limits(1) if job is not None else contextlib.nullcontext()):
+            model, page_coh, section_scores = topic_analysis(docs, crawl.sections, settings,
+                                                             stages, prepared.terms)
+        no_clusters = pd.DataFrame(columns=["topic_id", "topic", "size", "terms"])
+        ptopics, clusters = (None, no_clusters) if model is None else stages.run(
+            "topics", lambda: (topics.page_topics(model), topics.clusters(model)),
+            (None, no_clusters))
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
+    ahead = _joined(job, stages)
     with stages.timed("page table"):
         page_rows = page_table(crawl, net, h1, ptopics, page_coh)
     with stages.timed("link table"):
-        link_rows = link_table(crawl, net, rules, stages)
+        link_rows = link_table(crawl, net, rules, stages, ahead.get("promotional"))
     link_rows = stages.run("relevance", lambda: judge_links(
         link_rows, pages, model, given(settings.off_topic_threshold)), link_rows)
-    dups = stages.run("near_duplicates", lambda: duplicates.near_duplicates(
-        docs[["url", "text"]], threshold=settings.near_duplicate_threshold),
-        pd.DataFrame(columns=["url", "duplicate_of", "similarity"]))
+    dups = stages.run("near_duplicates", lambda: ahead["near_duplicates"]
+                      if "near_duplicates" in ahead else _near_duplicates(docs, settings),
+                      pd.DataFrame(columns=["url", "duplicate_of", "similarity"]))
     page_rows["near_duplicate_of"] = page_rows["url"].map(
         dups.set_index("url")["duplicate_of"]) if len(dups) else pd.NA
     with stages.timed("off-topic table"):

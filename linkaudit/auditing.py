@@ -30,6 +30,7 @@ from linkaudit.config import Config, ConfigError, promo_rules
 from linkaudit.errors import EXIT_PARTIAL, CliError
 from linkaudit.progress import Phases
 from linkaudit.upgrade import decide_missing
+from linkaudit.writers.background import Background
 from linkaudit.writers.report import ERRORS_LOG, write_error_log, write_reports
 from linkaudit.writers.summary import terminal_summary
 
@@ -283,6 +284,12 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
     return ReportResult(audit=audit, out_dir=final, files=files, seconds=seconds)
 
 
+def _forked(work: Callable[[], object]) -> Background | None:
+    """``work`` started in a forked process, or None where the machine cannot fork."""
+    job = Background(work)
+    return job if job.forked else None
+
+
 def load_for_audit(config: Config, store_path: Path, crawl_id: int | None
                    ) -> tuple[PromoRules, CrawlFrames]:
     """The promotional rules and the crawl (default: the newest); CliError when the store
@@ -307,7 +314,8 @@ def analyse(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRu
     analysis is whole (the flag returned): nothing is written but that crawl's snapshot,
     when it never was analysed."""
     settings = config.analysis
-    audit = build_audit(crawl, settings, rules, prepared=prepared, progress=progress)
+    audit = build_audit(crawl, settings, rules, prepared=prepared, progress=progress,
+                        beside=_forked)
     whole = not any(f.stage in ANALYSIS_STAGES for f in audit.failures)
     stages = Stages(f"crawl {crawl.crawl_id}", audit.failures, listener=progress)
     if whole:  # a partial analysis would show what it lacks as changes
