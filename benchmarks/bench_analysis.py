@@ -29,6 +29,7 @@ from common import record  # noqa: E402
 from linkaudit import storage  # noqa: E402
 from linkaudit.analysis.audit import build_audit  # noqa: E402
 from linkaudit.analysis.load import load_crawl  # noqa: E402
+from linkaudit.auditing import _forked  # noqa: E402
 from linkaudit.config import load_config, promo_rules  # noqa: E402
 from linkaudit.crawler.items import Heading, Link, PageExtract, PageItem, Section  # noqa: E402
 from linkaudit.crawler.pipelines import write_item  # noqa: E402
@@ -106,8 +107,8 @@ def main() -> None:
         timings["load"] = time.perf_counter() - started
         load_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
-        audit = build_audit(crawl, config.analysis,
-                            promo_rules(config))
+        # As linkaudit run and analyze do: the stages that need no topic model forked.
+        audit = build_audit(crawl, config.analysis, promo_rules(config), beside=_forked)
         timings["analysis"] = time.perf_counter() - started
         del crawl
         started = time.perf_counter()

@@ -7,6 +7,7 @@ import ctypes
 import errno
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -195,21 +196,22 @@ def _write_profile(profile: dict[str, tuple[float, float]]) -> None:
 
 def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
                   config: Config, store_path: Path,
-                  progress: Callable[[str], None] | None = None) -> tuple[Audit, list[Path]]:
+                  progress: Callable[[str], None] | None = None,
+                  writing: dict[str, tuple[float, float]] | None = None
+                  ) -> tuple[Audit, list[Path]]:
     """Write the report folder: the default one through a hidden staging folder swapped into
     place when whole; ``--out DIR`` in place, marked INCOMPLETE.txt until finished."""
     staging = final.parent / f".{final.name}.partial" if default_dir else final
     try:
         if staging.exists() and default_dir:
             shutil.rmtree(staging)
-        writing: dict[str, tuple[float, float]] = {}
+        writing = writing if writing is not None else {}
         audit, files = write_reports(audit, staging, xlsx=config.report.xlsx,
                                      charts=config.report.charts,
                                      xlsx_max_rows=config.report.xlsx_max_rows,
                                      table_format=config.report.format,
                                      links_format=config.report.links_format,
                                      profile=writing, progress=progress)
-        _write_profile({**audit.profile, **writing})
         if default_dir:
             _publish(staging, final)
             files = [final / f.name for f in files]
@@ -255,11 +257,13 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
     if progress is not None:
         progress("load")
     rules, crawl = load_for_audit(config, store_path, crawl_id)
+    loaded = (time.perf_counter() - started,
+              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     default_dir = out_dir is None
     final = out_dir or report_dir(store_path, crawl.crawl_id)
     try:
         audit, files = _audit_and_write(config, store_path, crawl, rules, final, default_dir,
-                                        prepared, progress)
+                                        prepared, progress, loaded)
     except CliError:
         raise
     except Exception as exc:
@@ -321,21 +325,24 @@ def analyse(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRu
     if whole:  # a partial analysis would show what it lacks as changes
         changes = stages.run("changes", lambda: _compare_with_previous(
             store_path, audit, config.analysis, rules), None)
-        audit = with_failures(replace(audit, changes=changes), stages.failures)
+        audit = with_failures(replace(audit, changes=changes,
+                                      profile={**audit.profile, **stages.profile}),
+                              stages.failures)
     return audit, whole
 
 
 def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRules,
                      final: Path, default_dir: bool, prepared: Prepared | None = None,
-                     progress: Callable[[str], None] | None = None
-                     ) -> tuple[Audit, list[Path]]:
+                     progress: Callable[[str], None] | None = None,
+                     loaded: tuple[float, float] = (0.0, 0.0)) -> tuple[Audit, list[Path]]:
     audit, whole = analyse(config, store_path, crawl, rules, prepared, progress)
+    writing: dict[str, tuple[float, float]] = {}
     audit, files = _write_folder(audit, final, default_dir, crawl.state == "complete", config,
-                                 store_path, progress)
-    if not whole:
-        return audit, files
+                                 store_path, progress, writing)
     stages = Stages(f"crawl {crawl.crawl_id}", audit.failures, listener=progress)
-    stages.run("snapshot", lambda: _save_snapshot(store_path, audit, final), None)
+    if whole:
+        stages.run("snapshot", lambda: _save_snapshot(store_path, audit, final), None)
+    _write_profile({"load": loaded, **audit.profile, **writing, **stages.profile})
     if len(stages.failures) > len(audit.failures):  # after the reports: errors.log only
         audit = with_failures(audit, stages.failures)
         with contextlib.suppress(OSError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 import shutil
 import signal
@@ -418,3 +419,17 @@ def test_a_crawl_cut_by_max_pages_says_so(tmp_path):
     assert limits["detail"].iloc[0].startswith("max_pages = 5 kept ")
     assert "URLs out of the crawl, e.g. " + served.base_url in limits["detail"].iloc[0]
     assert "Incomplete crawl" in (tmp_path / "out" / "index.html").read_text("utf-8")
+
+
+def test_the_profile_file_gives_every_stage_from_the_load_to_the_snapshot(site, monkeypatch,
+                                                                          tmp_path):
+    profile = tmp_path / "profile.json"
+    monkeypatch.setenv("LINKAUDIT_PROFILE", str(profile))
+    code, _, err = analyze("--store", str(site / "crawls.sqlite"), "--quiet")
+    assert code == 0, err
+    stages = json.loads(profile.read_text(encoding="utf-8"))
+    assert list(stages)[0] == "load" and list(stages)[-1] == "snapshot"
+    assert {"graph", "documents", "topics", "coherence", "relevance", "changes",
+            "csv: links.csv", "html: index.html"} <= set(stages)
+    for name, (seconds, peak) in stages.items():
+        assert seconds >= 0 and peak > 100, name  # MiB: the interpreter and pandas alone
