@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from linkaudit.analysis.checks import (
+    _with_artifact_signs,
     artifact_findings,
     artifact_kind,
     concat_findings,
@@ -324,3 +327,27 @@ def test_page_findings_combines_all_checks_in_severity_order() -> None:
 
 def test_no_indexability_findings_for_plain_pages() -> None:
     assert indexability_findings(pages_frame(page("/a"), page("/b"))).empty
+
+
+ARTIFACT_PARAGRAPHS = [
+    "xml", "  JSON :", "Copier le code", "```python", "## Les effets secondaires",
+    "Voir [notre guide](https://exemple.fr/guide) pour plus.", "Le **baclofène** agit vite.",
+    "Bonjour {{ prenom }}, bienvenue.", "[INSERT LINK HERE]", "Cliquez sur [CTA_LINK].",
+    "Lorem ipsum dolor sit amet.", "Un __texte mis en gras__ ici.", "    ### Titre",
+    "Le XML est un format.", "La méthode __init__ du module.", "Texte ordinaire.",
+]
+SPACES = ["", " ", "\n", "\t", "\v", "\x0b", "\xa0", "\u2028", "\u3000", "\x85", "\x1c"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(SPACES), st.sampled_from(ARTIFACT_PARAGRAPHS),
+                          st.sampled_from(SPACES)), min_size=1, max_size=5),
+       st.booleans())
+def test_every_section_with_a_leftover_paragraph_is_checked(parts, arrow):
+    # The sections split into paragraphs are only those _ARTIFACT_SIGNS finds, in RE2 on
+    # Arrow strings or in Python's re: it must find every one that holds a leftover.
+    text = "\n\n".join(before + paragraph + after for before, paragraph, after in parts)
+    expected = any(artifact_kind(p.strip()) for p in text.split("\n\n") if p.strip())
+    texts = pd.Series([text], dtype="str" if arrow else object)
+    if expected:
+        assert _with_artifact_signs(texts).tolist() == [True]
