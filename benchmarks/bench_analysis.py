@@ -29,7 +29,7 @@ from common import record  # noqa: E402
 from linkaudit import storage  # noqa: E402
 from linkaudit.analysis.audit import build_audit  # noqa: E402
 from linkaudit.analysis.load import load_crawl  # noqa: E402
-from linkaudit.auditing import _forked  # noqa: E402
+from linkaudit.auditing import forked_job  # noqa: E402
 from linkaudit.config import load_config, promo_rules  # noqa: E402
 from linkaudit.crawler.items import Heading, Link, PageExtract, PageItem, Section  # noqa: E402
 from linkaudit.crawler.pipelines import write_item  # noqa: E402
@@ -108,7 +108,7 @@ def main() -> None:
         load_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
         # As linkaudit run and analyze do: the stages that need no topic model forked.
-        audit = build_audit(crawl, config.analysis, promo_rules(config), beside=_forked)
+        audit = build_audit(crawl, config.analysis, promo_rules(config), beside=forked_job)
         timings["analysis"] = time.perf_counter() - started
         del crawl
         started = time.perf_counter()

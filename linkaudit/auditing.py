@@ -288,7 +288,7 @@ def audit_crawl(config: Config, store_path: Path, crawl_id: int | None, out_dir:
     return ReportResult(audit=audit, out_dir=final, files=files, seconds=seconds)
 
 
-def _forked(work: Callable[[], object]) -> Background | None:
+def forked_job(work: Callable[[], object]) -> Background | None:
     """``work`` started in a forked process, or None where the machine cannot fork."""
     job = Background(work)
     return job if job.forked else None
@@ -319,7 +319,7 @@ def analyse(config: Config, store_path: Path, crawl: CrawlFrames, rules: PromoRu
     when it never was analysed."""
     settings = config.analysis
     audit = build_audit(crawl, settings, rules, prepared=prepared, progress=progress,
-                        beside=_forked)
+                        beside=forked_job)
     whole = not any(f.stage in ANALYSIS_STAGES for f in audit.failures)
     stages = Stages(f"crawl {crawl.crawl_id}", audit.failures, listener=progress)
     if whole:  # a partial analysis would show what it lacks as changes

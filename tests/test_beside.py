@@ -13,7 +13,7 @@ import pytest
 from linkaudit.analysis import audit as audit_module
 from linkaudit.analysis.audit import build_audit
 from linkaudit.analysis.load import load_crawl
-from linkaudit.auditing import _forked
+from linkaudit.auditing import forked_job
 from linkaudit.config import load_config, promo_rules
 from linkaudit.writers.background import can_fork
 from tests.test_prepare import real_store
@@ -45,7 +45,7 @@ def _same(audit, other) -> None:
 
 @needs_fork
 def test_a_real_sites_audit_is_the_same_with_the_stages_beside_the_topics(crawl, alone):
-    audit = build_audit(crawl, CONFIG.analysis, promo_rules(CONFIG), beside=_forked)
+    audit = build_audit(crawl, CONFIG.analysis, promo_rules(CONFIG), beside=forked_job)
     _same(audit, alone)
     assert not audit.failures
     assert audit.links["promotional"].sum() > 0
@@ -62,7 +62,7 @@ def test_a_stage_failing_beside_the_topics_is_recorded_as_without_the_process(cr
 
     monkeypatch.setattr(audit_module, "promo_columns", broken)
     alone = build_audit(crawl, CONFIG.analysis, promo_rules(CONFIG))
-    forked = build_audit(crawl, CONFIG.analysis, promo_rules(CONFIG), beside=_forked)
+    forked = build_audit(crawl, CONFIG.analysis, promo_rules(CONFIG), beside=forked_job)
     _same(forked, alone)
     assert [f.stage for f in forked.failures] == ["promotional"]
     assert "a rule that cannot be read" in forked.failures[0].error
@@ -73,7 +73,7 @@ def test_a_stage_failing_beside_the_topics_is_recorded_as_without_the_process(cr
 @needs_fork
 def test_a_process_beside_the_topics_that_dies_leaves_the_audit_to_do_the_work(crawl, alone):
     def killed(_work):
-        return _forked(lambda: os.kill(os.getpid(), signal.SIGKILL))
+        return forked_job(lambda: os.kill(os.getpid(), signal.SIGKILL))
 
     audit = build_audit(crawl, CONFIG.analysis, promo_rules(CONFIG), beside=killed)
     _same(audit, alone)

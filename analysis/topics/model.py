@@ -78,8 +78,8 @@ class DocumentTerms:
     same, told by a digest of them.
 
     Each distinct (stem, surface word) pair of the site is numbered once; a page keeps the
-    numbers of its pairs and how often each occurs, in two small arrays (a Counter of
-    tuples per page was 45 KB a page on a real blog, the arrays are about 2 KB).
+    numbers of its pairs and how often each occurs, in two small arrays (the 2,528 pages of
+    a real blog took 38 MiB so, numbering included, and 113 MiB as Counters of tuples).
     """
 
     FIELDS = ("lang", "text", "title", "h1", "headings")
