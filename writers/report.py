@@ -106,11 +106,17 @@ def write_reports(audit: Audit, out_dir: Path, *, xlsx: bool = True, charts: boo
                 audit.changes, out_dir / files["changes.csv"])))
         audit = with_failures(audit, stages.failures)
         in_findings = len(audit.failures)
+        # The page is written while the workbook's process may still run, and written again
+        # in the rare case the workbook failed, so that it says so too.
+        html = run("html", "index.html", lambda: write_html(audit, out_dir, shown, files))
         if workbook is not None:
+            before = len(stages.failures)
             written.append(run("workbook", "report.xlsx", workbook.join))
-        audit = with_failures(audit, stages.failures)
-        written.append(run("html", "index.html",
-                           lambda: write_html(audit, out_dir, shown, files)))
+            if len(stages.failures) > before:
+                audit = with_failures(audit, stages.failures)
+                html = run("html", "index.html",
+                           lambda: write_html(audit, out_dir, shown, files))
+        written.append(html)
         audit = with_failures(audit, stages.failures)
         if len(audit.failures) > in_findings:  # failed after findings.csv was written
             run("csv", files["findings.csv"],
