@@ -195,17 +195,15 @@ def _write_profile(profile: dict[str, tuple[float, float]]) -> None:
 
 
 def _write_folder(audit: Audit, final: Path, default_dir: bool, complete: bool,
-                  config: Config, store_path: Path,
-                  progress: Callable[[str], None] | None = None,
-                  writing: dict[str, tuple[float, float]] | None = None
-                  ) -> tuple[Audit, list[Path]]:
+                  config: Config, store_path: Path, writing: dict[str, tuple[float, float]],
+                  progress: Callable[[str], None] | None = None) -> tuple[Audit, list[Path]]:
     """Write the report folder: the default one through a hidden staging folder swapped into
-    place when whole; ``--out DIR`` in place, marked INCOMPLETE.txt until finished."""
+    place when whole; ``--out DIR`` in place, marked INCOMPLETE.txt until finished.
+    ``writing`` receives what each file cost (seconds, peak RSS in MiB)."""
     staging = final.parent / f".{final.name}.partial" if default_dir else final
     try:
         if staging.exists() and default_dir:
             shutil.rmtree(staging)
-        writing = writing if writing is not None else {}
         audit, files = write_reports(audit, staging, xlsx=config.report.xlsx,
                                      charts=config.report.charts,
                                      xlsx_max_rows=config.report.xlsx_max_rows,
@@ -338,7 +336,7 @@ def _audit_and_write(config: Config, store_path: Path, crawl: CrawlFrames, rules
     audit, whole = analyse(config, store_path, crawl, rules, prepared, progress)
     writing: dict[str, tuple[float, float]] = {}
     audit, files = _write_folder(audit, final, default_dir, crawl.state == "complete", config,
-                                 store_path, progress, writing)
+                                 store_path, writing, progress)
     stages = Stages(f"crawl {crawl.crawl_id}", audit.failures, listener=progress)
     if whole:
         stages.run("snapshot", lambda: _save_snapshot(store_path, audit, final), None)
